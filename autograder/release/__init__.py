@@ -1,0 +1,1 @@
+"""Release: turn the reference solutions into the students' exercise stubs."""
