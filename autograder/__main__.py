@@ -1,0 +1,6 @@
+"""python -m autograder: the gdkit command line."""
+import sys
+
+from .cli import main
+
+sys.exit(main())

@@ -1,0 +1,115 @@
+"""Checks of linear_regression_basic.py: plain Python floats, no NumPy (slides 8-13)."""
+from __future__ import annotations
+
+import numpy as np
+
+from .. import oracles
+from .base import Check, Failure, describe_type, fmt, is_real, pair, real, sequence
+from .model import Adapter, canon_of, compare, draw, random_run, standard_checks
+
+
+class Basic(Adapter):
+    module = "linear_regression_basic"
+    model = "linear"
+    features = (1,)
+
+    def args(self, function, **c):
+        if function == "predict":
+            x, w, b = float(c["x"][1]), float(c["theta"][1]), float(c["theta"][0])
+            return (x, w, b), {"x": x, "w": w, "b": b}
+        if function == "loss":
+            return (c["y_hat"], c["y"]), {"y_hat": c["y_hat"], "y": c["y"]}
+        if function == "gradient":
+            x = float(c["x"][1])
+            return (x, c["y_hat"], c["y"]), {"x": x, "y_hat": c["y_hat"], "y": c["y"]}
+        if function == "update":
+            w, b, dw, db = (float(v) for v in (c["theta"][1], c["theta"][0], c["grad"][1], c["grad"][0]))
+            return (w, b, dw, db, c["lr"]), {"w": w, "b": b, "dw": dw, "db": db, "lr": c["lr"]}
+        if function == "train":
+            xs, ys = [float(v) for v in c["X"][:, 1]], [float(v) for v in c["y"]]
+            w, b = float(c["theta"][1]), float(c["theta"][0])
+            return (xs, ys, w, b, c["lr"], c["epochs"]), {
+                "xs": fmt(xs), "ys": fmt(ys), "w": w, "b": b, "lr": c["lr"], "epochs": c["epochs"]}
+        raise KeyError(function)
+
+    def read(self, function, value, **c):
+        if function in ("predict", "loss"):
+            return real(value, f"{function}'s result")
+        if function == "gradient":
+            dw, db = pair(value, ("dw", "db"), "gradient's result")
+            return np.array([db, dw])
+        if function == "update":
+            w, b = pair(value, ("w", "b"), "update's result")
+            return np.array([b, w])
+        if function == "train":
+            if not (isinstance(value, (tuple, list)) and len(value) == 3):
+                raise Failure(f"train must return (w, b, losses); got {describe_type(value)}", got=fmt(value))
+            w, b, losses = value
+            return np.array([real(b, "b"), real(w, "w")]), sequence(losses, "losses")
+        raise KeyError(function)
+
+    def returns(self, function):
+        return {"predict": "a float", "loss": "a float", "gradient": "the pair (dw, db) of floats",
+                "update": "the pair (w, b) of floats",
+                "train": "(w, b, losses) with one loss per sample and epoch"}[function]
+
+    def show_theta(self, theta):
+        return f"w = {fmt(theta[1])}, b = {fmt(theta[0])}"
+
+    def contract(self, function, value, **c):
+        self.read(function, value, **c)
+        parts = [value] if function in ("predict", "loss") else list(value)[:2]
+        for part in parts:
+            if not is_real(part) or isinstance(part, np.ndarray):
+                raise Failure(f"{function} must return {self.returns(function)}; found "
+                              f"{describe_type(part)}", got=fmt(value))
+        if function == "train" and len(value[2]) != c["epochs"] * len(c["X"]):
+            raise Failure(f"losses must hold epochs × n = {c['epochs'] * len(c['X'])} values, "
+                          f"got {len(value[2])}", got=fmt(value[2]))
+        if function in ("gradient", "update") and isinstance(value, list):
+            return "a list works here; the contract says a tuple"
+        return None
+
+
+def no_numpy_check(adapter, function):
+    """The function runs, and returns correct values, where NumPy cannot be imported."""
+    def run(ctx):
+        if function == "train":
+            _, X, y, theta, lr, epochs = random_run(adapter)(ctx.rng)
+            canon = dict(X=X, y=y, theta=theta, lr=lr, epochs=epochs)
+            expected = oracles.train(adapter.model, X, y, theta, lr, epochs)
+        else:
+            canon = canon_of(function, draw(ctx.rng, adapter.model, 1))
+            expected = None
+        args, inputs = adapter.args(function, **canon)
+        reply = ctx.reply(function, *args, no_numpy=True)
+        if not reply.ok:
+            error = reply.error or {}
+            if error.get("type") in ("ImportError", "ModuleNotFoundError") or "NumPy" in error.get("message", ""):
+                raise Failure(f"{function} needs NumPy: {error.get('message')}", inputs=inputs,
+                              traceback=error.get("traceback"),
+                              hint="this module is the plain-Python version (slide 9): use floats "
+                                   "and operators, not NumPy")
+            failure = ctx.grader.explain(adapter.module, function, reply, args, {})
+            failure.inputs = inputs
+            raise failure
+        got = adapter.read(function, reply.value, **canon)
+        if function == "train":
+            ok = np.allclose(got[0], expected[0], rtol=1e-6) and len(got[1]) == len(expected[1]) \
+                and np.allclose(got[1], expected[1], rtol=1e-6)
+        else:
+            from .model import expected_of
+            ok = np.allclose(got, expected_of(adapter, function, canon), rtol=1e-5, atol=1e-8)
+        if not ok:
+            raise Failure("style points are earned once the function returns correct values",
+                          inputs=inputs, got=fmt(reply.value))
+    return Check(adapter.module, function, "runs without NumPy, as plain Python (slide 9)",
+                 "style", "9", run, style=True)
+
+
+def checks():
+    adapter = Basic()
+    out = standard_checks(adapter)
+    for function in ("predict", "loss", "gradient", "update", "train"):
+        out.append(no_numpy_check(adapter, function))
+    return out

@@ -1,0 +1,376 @@
+"""The checks that every student module shares: predict, loss, gradient, update and train.
+
+They are written once, in the lecture's vector terms (θ = [b, w, ...], x = [1, x, ...]). An
+`Adapter` per student module says how to call its functions in the module's own terms (plain
+floats for the basic module) and how to read the results back into vector terms.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .. import diagnose, lecture, oracles, symbolic
+from .base import RTOL, ATOL, Check, Failure, close, finite, fmt, real, vector
+
+LOSS_RTOL = 1e-5   # cross-entropy: room for clipped or eps-shifted logs
+
+
+class Adapter:
+    """How one student module is called. Subclasses fill in the argument and result mappings."""
+
+    module = ""
+    model = ""           # linear or logistic: which formulas and gradient apply
+    features = (1, 2)    # numbers of features (besides the bias) to draw random cases with
+
+    def args(self, function, **canon):
+        """(positional args, inputs shown in feedback) for a call, from canonical values."""
+        raise NotImplementedError
+
+    def read(self, function, value, **canon):
+        """The canonical value of a result, or a Failure that says what is wrong with its type."""
+        raise NotImplementedError
+
+    def contract(self, function, value, **canon):
+        """A strict type check of a result (the contract check); returns a note or None."""
+        raise NotImplementedError
+
+    def slide(self, function) -> str:
+        """The slide that states the function's formula, for checks with no worked value."""
+        if self.model == "linear":
+            return "14" if self.module.endswith("numpy") else "9"
+        return {"predict": "26", "loss": "28", "gradient": "29", "update": "30", "train": "26"}[function]
+
+    def invoke(self, ctx, function, **canon):
+        """Call a student function on canonical inputs: (canonical result, raw value, inputs)."""
+        args, inputs = self.args(function, **canon)
+        try:
+            value = ctx.call(function, *args)
+            return self.read(function, value, **canon), value, inputs
+        except Failure as f:
+            f.inputs = {**inputs, **f.inputs}
+            raise
+
+
+# --------------------------------------------------------------------------- helpers
+
+def figure_hint(got, figure):
+    """A hint when a value is the slide's rounded figure rather than the computed one."""
+    try:
+        slide_value = np.array(eval_figure(figure), dtype=float)
+    except ValueError:
+        return None
+    got = np.asarray(got, dtype=float)
+    if slide_value.shape == got.shape and np.allclose(got, slide_value, rtol=0, atol=1e-12):
+        return "that is the slide's rounded figure: compute the value instead of copying it"
+    return None
+
+
+def eval_figure(figure: str):
+    text = figure.replace("−", "-").strip()
+    if text.startswith("["):
+        return [float(v) for v in text.strip("[]").split(",")]
+    return float(text)
+
+
+def compare(got, expected, *, inputs, what, model, function, canon, rtol=RTOL, atol=ATOL,
+            figure=None, slide=None, erratum=None, case=None):
+    """Raise a Failure with a diagnosis unless `got` is close to `expected`."""
+    if close(got, expected, rtol, atol):
+        return
+    where = f"slide {slide}: " if slide else ""
+    prefix = f"{case}: " if case else ""
+    expected_text = fmt(expected)
+    if figure is not None:
+        expected_text += f" (slide {slide} prints {figure}"
+        expected_text += f"; erratum {erratum}: {lecture.errata()[erratum]})" if erratum else ")"
+    hint = diagnose.match(model, function, canon, got)
+    if hint is None and figure is not None:
+        hint = figure_hint(got, figure)
+    if hint is None and not np.all(np.isfinite(np.asarray(got, dtype=float))):
+        hint = "the result is not finite: look for a division by zero or an overflow"
+    raise Failure(f"{prefix}{where}{what} must be {fmt(expected)}, got {fmt(got)}",
+                  expected=expected_text, got=fmt(got), inputs=inputs, hint=hint)
+
+
+def draw(rng, model, d):
+    """A random sample for d features: θ, x (with its leading 1), y and a matching ŷ."""
+    theta = rng.normal(0, 1.5 if model == "linear" else 0.8, d + 1).round(3)
+    x = np.concatenate([[1.0], rng.uniform(-3, 3, d).round(3)])
+    if model == "linear":
+        y = round(float(rng.uniform(-10, 10)), 3)
+        y_hat = round(float(rng.uniform(-10, 10)), 3)
+    else:
+        y = float(rng.integers(0, 2))
+        y_hat = round(float(rng.uniform(0.05, 0.95)), 4)
+    lr = float(rng.choice([0.01, 0.05, 0.3, 0.7]))
+    return dict(theta=theta, x=x, y=y, y_hat=y_hat, lr=lr,
+                grad=rng.normal(0, 2, d + 1).round(3))
+
+
+def group_of(example) -> str:
+    """The slides a worked example belongs to, as the check's name shows them."""
+    return {
+        "linear-slide-6": "slides 6–7", "linear-slide-20": "slides 19–20",
+    }.get(example.id, "slides 26–36 (Data #1)" if len(example.theta) == 2 else "slides 38–49 (Data #2)")
+
+
+STEP_OF = {"predict": "y_hat", "loss": "loss", "gradient": "gradient", "update": "theta"}
+SYMBOL = {"predict": "ŷ", "loss": "L", "gradient": "∇θL", "update": "θ after the update"}
+
+
+def worked_case(adapter, function, example):
+    """(canonical inputs, expected Value) of a worked example for one function."""
+    v = example.values
+    canon = {
+        "predict": lambda: dict(theta=example.theta, x=example.x),
+        "loss": lambda: dict(y_hat=v["y_hat"].exact, y=example.y),
+        "gradient": lambda: dict(x=example.x, y_hat=v["y_hat"].exact, y=example.y),
+        "update": lambda: dict(theta=example.theta, grad=np.array(v["gradient"].exact), lr=example.lr),
+    }[function]()
+    return canon, v[STEP_OF[function]]
+
+
+# --------------------------------------------------------------------------- check builders
+
+def worked_checks(adapter, function):
+    """One check per group of the lecture's worked examples that compute this step."""
+    groups: dict[str, list] = {}
+    for ex in lecture.examples():
+        if ex.model == adapter.model and STEP_OF[function] in ex.values and (
+                function != "update" or "gradient" in ex.values) and (
+                len(ex.theta) - 1 in adapter.features):
+            groups.setdefault(group_of(ex), []).append(ex)
+    out = []
+    for group, exs in groups.items():
+        def run(ctx, exs=exs):
+            for ex in exs:
+                canon, value = worked_case(adapter, function, ex)
+                got, _, inputs = adapter.invoke(ctx, function, **canon)
+                compare(got, value.exact, inputs=inputs, what=SYMBOL[function], model=adapter.model,
+                        function=function, canon=canon, figure=value.figure, slide=value.slide,
+                        erratum=value.erratum,
+                        rtol=LOSS_RTOL if function == "loss" else RTOL)
+        slides = ", ".join(sorted({str(ex.values[STEP_OF[function]].slide) for ex in exs}, key=int))
+        out.append(Check(adapter.module, function, f"worked values of {group}", "worked", slides, run))
+    return out
+
+
+def expected_of(adapter, function, canon):
+    m = adapter.model
+    return {
+        "predict": lambda: oracles.predict(m, canon["theta"], canon["x"]),
+        "loss": lambda: oracles.loss(m, canon["y_hat"], canon["y"]),
+        "gradient": lambda: oracles.gradient(m, canon["x"], canon["y_hat"], canon["y"]),
+        "update": lambda: oracles.update(canon["theta"], canon["grad"], canon["lr"]),
+    }[function]()
+
+
+def canon_of(function, sample):
+    keys = {"predict": ("theta", "x"), "loss": ("y_hat", "y"), "gradient": ("x", "y_hat", "y"),
+            "update": ("theta", "grad", "lr")}[function]
+    return {k: sample[k] for k in keys}
+
+
+def random_check(adapter, function, cases=5):
+    """The function against the lecture's formula (for gradients: sympy's) at random points."""
+    def run(ctx):
+        for i in range(cases):
+            d = adapter.features[i % len(adapter.features)]
+            canon = canon_of(function, draw(ctx.rng, adapter.model, d))
+            got, _, inputs = adapter.invoke(ctx, function, **canon)
+            compare(got, expected_of(adapter, function, canon), inputs=inputs,
+                    what=SYMBOL[function], model=adapter.model, function=function, canon=canon,
+                    case=f"random case {i + 1} of {cases}",
+                    rtol=LOSS_RTOL if function == "loss" else RTOL)
+    if function == "gradient":
+        name = f"matches sympy's derivative of the loss, {symbolic_name(adapter.model)}, at random points"
+        return Check(adapter.module, function, name, "symbolic", adapter.slide(function), run)
+    return Check(adapter.module, function, "matches the lecture's formula at random points",
+                 "random", adapter.slide(function), run)
+
+
+def symbolic_name(model):
+    return "∂L/∂θ = 2x(ŷ − y)" if model == "linear" else "∂L/∂θ = x(ŷ − y)"
+
+
+def chain_check(adapter):
+    """predict → gradient, against sympy's full ∂L/∂θ at θ (at the student's ŷ if predict is off)."""
+    def run(ctx):
+        for i in range(3):
+            d = adapter.features[i % len(adapter.features)]
+            s = draw(ctx.rng, adapter.model, d)
+            theta, x, y = s["theta"], s["x"], s["y"]
+            y_true = oracles.predict(adapter.model, theta, x)
+            try:
+                y_hat = adapter.invoke(ctx, "predict", theta=theta, x=x)[0]
+            except Failure:
+                y_hat = y_true  # predict is graded on its own; use the right ŷ
+            if close(y_hat, y_true):
+                expected = symbolic.dloss_dtheta(adapter.model, d + 1)(theta, x, y)
+            else:
+                expected = oracles.gradient(adapter.model, x, y_hat, y)
+            canon = dict(x=x, y_hat=y_hat, y=y)
+            got, _, inputs = adapter.invoke(ctx, "gradient", **canon)
+            compare(got, expected, inputs={**inputs, "from θ": fmt(theta)}, what="∂L/∂θ",
+                    model=adapter.model, function="gradient", canon=canon,
+                    case=f"chain case {i + 1} of 3")
+    return Check(adapter.module, "gradient", "fed by predict, matches sympy's ∂L/∂θ at θ",
+                 "symbolic", adapter.slide("gradient"), run)
+
+
+def contract_check(adapter, function):
+    """Types and shapes as the docstring states them, and finite values."""
+    def run(ctx):
+        if function == "train":
+            _, X, y, theta, lr, epochs = random_run(adapter)(ctx.rng)
+            canon = dict(X=X, y=y, theta=theta, lr=lr, epochs=epochs)
+        else:
+            canon = canon_of(function, draw(ctx.rng, adapter.model, adapter.features[-1]))
+        args, inputs = adapter.args(function, **canon)
+        try:
+            value = ctx.call(function, *args)
+            note = adapter.contract(function, value, **canon)
+            finite(adapter.read(function, value, **canon))
+        except Failure as f:
+            f.inputs = {**inputs, **f.inputs}
+            raise
+        return note
+    return Check(adapter.module, function, f"returns {adapter.returns(function)}", "contract",
+                 adapter.slide(function), run)
+
+
+def loss_zero_check(adapter):
+    """The loss of a perfect prediction is zero (and a loss is never negative)."""
+    def run(ctx):
+        rng = ctx.rng
+        if adapter.model == "linear":
+            cases = [(y, y) for y in rng.uniform(-20, 20, 3).round(3)]
+            limit = 1e-12
+        else:  # the plain formula gives 0·log 0 = nan at ŷ = y exactly: test ŷ within 1e-9 of y
+            cases = [(1 - 1e-9, 1.0), (1e-9, 0.0)]
+            limit = 1e-4
+        for y_hat, y in cases:
+            canon = dict(y_hat=float(y_hat), y=float(y))
+            got, _, inputs = adapter.invoke(ctx, "loss", **canon)
+            if not (np.isfinite(got) and -limit <= got <= limit):
+                raise Failure(f"the loss of a perfect prediction must be 0, got {fmt(got)}",
+                              expected="0", got=fmt(got), inputs=inputs)
+        for i in range(3):
+            canon = canon_of("loss", draw(rng, adapter.model, 1))
+            got, _, inputs = adapter.invoke(ctx, "loss", **canon)
+            if not got >= 0:
+                raise Failure(f"a loss is never negative, got {fmt(got)}", got=fmt(got), inputs=inputs,
+                              hint=diagnose.match(adapter.model, "loss", canon, got))
+    return Check(adapter.module, "loss", "is zero for a perfect prediction and never negative",
+                 "property", "8" if adapter.model == "linear" else "28", run)
+
+
+def descent_check(adapter):
+    """An update moves θ against the gradient, and not at all when lr = 0."""
+    def run(ctx):
+        s = draw(ctx.rng, adapter.model, adapter.features[-1])
+        for lr in (0.0, s["lr"]):
+            canon = dict(theta=s["theta"], grad=s["grad"], lr=lr)
+            got, _, inputs = adapter.invoke(ctx, "update", **canon)
+            step = np.asarray(got) - s["theta"]
+            if lr == 0 and not close(got, s["theta"]):
+                raise Failure("with lr = 0 the update must leave θ unchanged", expected=fmt(s["theta"]),
+                              got=fmt(got), inputs=inputs)
+            if lr > 0 and not np.dot(step, s["grad"]) < 0:
+                raise Failure("the update must move θ against the gradient (θ − η∇θL)",
+                              expected=fmt(expected_of(adapter, "update", canon)), got=fmt(got),
+                              inputs=inputs, hint=diagnose.match(adapter.model, "update", canon, got))
+    return Check(adapter.module, "update", "moves θ against the gradient, and not at all when lr = 0",
+                 "property", "8", run)
+
+
+# --------------------------------------------------------------------------- train
+
+def training_runs(adapter, rng=None):
+    """The runs a train check makes: the slides' own, the lecture's datasets, random data."""
+    runs = []
+    for t in lecture.trainings():
+        if t.model == adapter.model and t.X.shape[1] - 1 in adapter.features:
+            runs.append((f"slides {t.slides}: {t.title}", t.X, t.y, t.theta, t.lr, t.epochs))
+    datasets = {"linear": [("salary", 0.01, 4, [0.0, 0.0])],
+                "logistic": [("pass_fail", 0.5, 5, [0.1, 0.1]),
+                             ("pass_fail_multi", 0.3, 4, [0.1, 0.2, 0.1])]}[adapter.model]
+    for name, lr, epochs, theta in datasets:
+        X, y = lecture.dataset(name)
+        if X.shape[1] - 1 in adapter.features:
+            runs.append((f"{lecture.DATASETS[name]}, lr = {lr}, {epochs} epochs", X, y,
+                         np.array(theta), lr, epochs))
+    return runs
+
+
+def train_check(adapter, title, make_run, kind="training", slides=None):
+    def run(ctx):
+        label, X, y, theta, lr, epochs = make_run(ctx.rng)
+        expected_theta, expected_losses = oracles.train(adapter.model, X, y, theta, lr, epochs)
+        canon = dict(X=X, y=y, theta=theta, lr=lr, epochs=epochs)
+        got, _, inputs = adapter.invoke(ctx, "train", **canon)
+        got_theta, got_losses = got
+        theta_ok = close(got_theta, expected_theta, RTOL, ATOL)
+        losses_ok = len(got_losses) == len(expected_losses) and close(got_losses, expected_losses, LOSS_RTOL, ATOL)
+        if theta_ok and losses_ok:
+            return None
+        hint = diagnose.training(adapter.model, (X, y, theta, lr, epochs), got_theta, got_losses)
+        if len(got_losses) != len(expected_losses):
+            raise Failure(f"{label}: losses must have epochs × n = {epochs} × {len(X)} = "
+                          f"{len(expected_losses)} entries, got {len(got_losses)}",
+                          expected=f"{len(expected_losses)} losses", got=f"{len(got_losses)} losses",
+                          inputs=inputs, hint=hint)
+        if not theta_ok:
+            raise Failure(f"{label}: the final parameters must be {fmt(expected_theta)}, got "
+                          f"{fmt(got_theta)}", expected=adapter.show_theta(expected_theta),
+                          got=adapter.show_theta(got_theta), inputs=inputs, hint=hint)
+        first = int(np.argmax(~np.isclose(got_losses, expected_losses, rtol=LOSS_RTOL, atol=ATOL)))
+        raise Failure(f"{label}: loss {first + 1} (epoch {first // len(X) + 1}, sample "
+                      f"{first % len(X) + 1}) must be {fmt(expected_losses[first])}, got "
+                      f"{fmt(got_losses[first])}", expected=fmt(expected_losses), got=fmt(got_losses),
+                      inputs=inputs, hint=hint)
+    return Check(adapter.module, "train", title, kind, slides or adapter.slide("train"), run)
+
+
+def random_run(adapter):
+    def make(rng):
+        d = adapter.features[-1]
+        n, epochs = 6, 3
+        X = np.column_stack([np.ones(n), rng.uniform(-1.5, 1.5, (n, d)).round(3)])
+        if adapter.model == "linear":
+            y = rng.uniform(-5, 5, n).round(3)
+        else:
+            y = rng.integers(0, 2, n).astype(float)
+        lr = float(rng.choice([0.02, 0.05, 0.2]))
+        return (f"random data ({n} samples, {d} feature{'s' * (d > 1)}), lr = {lr}, {epochs} epochs",
+                X, y, rng.normal(0, 0.5, d + 1).round(3), lr, epochs)
+    return make
+
+
+def train_checks(adapter):
+    out = []
+    for label, X, y, theta, lr, epochs in training_runs(adapter):
+        slides = label.split(":")[0].replace("slides ", "") if label.startswith("slides") else ""
+        run = (label, X, y, theta, lr, epochs)
+        out.append(train_check(adapter, f"follows the five steps on {label.split(':')[0]}",
+                               lambda rng, run=run: run, slides=slides))
+    out.append(train_check(adapter, "follows the five steps on random data", random_run(adapter),
+                           kind="random"))
+    out.append(contract_check(adapter, "train"))
+    return out
+
+
+def standard_checks(adapter):
+    """All the shared checks of one module, in lecture order."""
+    out = []
+    for function in ("predict", "loss", "gradient", "update"):
+        out += worked_checks(adapter, function)
+        out.append(random_check(adapter, function))
+        if function == "gradient":
+            out.append(chain_check(adapter))
+        if function == "loss":
+            out.append(loss_zero_check(adapter))
+        if function == "update":
+            out.append(descent_check(adapter))
+        out.append(contract_check(adapter, function))
+    out += train_checks(adapter)
+    return out

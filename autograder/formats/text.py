@@ -1,0 +1,67 @@
+"""The terminal report: a score table per function, then the feedback of every failed check."""
+from __future__ import annotations
+
+from ..results import Report, as_number
+
+WIDTH = 34
+
+
+def points(value) -> str:
+    return f"{float(value):.2f}".rstrip("0").rstrip(".") if value != int(value) else str(int(value))
+
+
+def table(report: Report) -> str:
+    lines = [f"{'function':<{WIDTH}} {'score':>11}  checks"]
+    for f in report.functions:
+        score = f"{points(f.points)}/{points(f.max_points)}"
+        lines.append(f"{f.key:<{WIDTH}} {score:>11}  {f.summary}")
+    total = f"{points(report.score)}/{points(report.max_score)}"
+    lines.append(f"{'TOTAL':<{WIDTH}} {total:>11}  ({report.percent:.1f}%)")
+    return "\n".join(lines)
+
+
+def feedback(c) -> str:
+    """Everything a student needs to fix one failed check."""
+    where = f"slide {c.slides}, " if c.slides else ""
+    lines = [f"✗ {c.id}  [{where}{c.step}]", f"    {c.message}"]
+    for name, value in c.inputs.items():
+        lines.append(f"    {name:>9} = {value}")
+    if c.expected is not None:
+        lines.append(f"    expected: {c.expected}")
+    if c.got is not None:
+        lines.append(f"    got:      {c.got}")
+    if c.hint:
+        lines.append(f"    hint: {c.hint}")
+    if c.traceback:
+        lines.append("    traceback (your code):")
+        lines += ["      " + line for line in c.traceback.rstrip().splitlines()]
+    if c.output.strip():
+        lines.append("    your code printed:")
+        lines += ["      " + line for line in c.output.rstrip().splitlines()[-20:]]
+    return "\n".join(lines)
+
+
+def render(report: Report, *, verbose=False) -> str:
+    head = (f"gdkit {report.version}: {report.submission}  (seed {report.seed}, isolation: "
+            f"{report.isolation}, {report.seconds:.1f} s)")
+    out = [head, "", table(report)]
+    failed = [c for c in report.checks if not c.passed]
+    todo = {c.key for c in failed if c.status == "todo"}
+    missing = {c.key for c in failed if c.status == "missing"}
+    shown = [c for c in failed if c.key not in todo and c.key not in missing]
+    if todo:
+        out += ["", "Not implemented yet: " + ", ".join(sorted(todo))]
+    if shown:
+        out += ["", "Feedback:"]
+        out += [feedback(c) for c in shown]
+    notes = [c for c in report.checks if c.note]
+    if notes:
+        out += ["", "Notes (no points lost):"] + [f"  {c.id}: {c.note}" for c in notes]
+    for fault in report.faults:
+        out += ["", f"GRADER FAULT: {fault}"]
+    out += ["", f"Score: {points(report.score)}/{points(report.max_score)}. "
+                f"Replay with --seed {report.seed}."]
+    return "\n".join(out) + "\n"
+
+
+__all__ = ["render", "table", "feedback", "as_number"]

@@ -1,0 +1,153 @@
+"""The lecture as data: datasets, worked values and the rubric, loaded from data/."""
+from __future__ import annotations
+
+import csv
+import functools
+import sys
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+
+import numpy as np
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+MODULES = ("linear_regression_basic", "linear_regression_numpy", "logistic_regression")
+STEPS = {  # the five steps of slides 8, 26 and 51, by student function
+    "predict": "step 2, compute the output ŷ",
+    "sigmoid": "step 2, compute the output ŷ = σ(z)",
+    "loss": "step 3, compute the loss",
+    "gradient": "step 4, compute the derivative",
+    "update": "step 5, update the parameters",
+    "classify": "prediction, threshold 0.5",
+    "train": "steps 1-5, one sample at a time",
+}
+
+
+def data_dir() -> Path:
+    """data/ of the repository, or the copy inside an installed wheel."""
+    here = Path(__file__).resolve().parent
+    for candidate in (here.parent / "data", here / "data"):
+        if (candidate / "rubric.toml").is_file():
+            return candidate
+    raise FileNotFoundError(f"gdkit's data/ folder is missing (looked beside {here})")
+
+
+@dataclass(frozen=True)
+class Value:
+    step: str        # z, y_hat, loss, gradient, theta, class
+    slide: int
+    figure: str      # as the slide prints it
+    exact: object    # float, int or list of floats
+    erratum: int | None = None
+
+
+@dataclass(frozen=True)
+class Example:
+    id: str
+    model: str       # linear or logistic
+    title: str
+    theta: np.ndarray
+    x: np.ndarray
+    y: float | None
+    lr: float | None
+    values: dict     # step -> Value
+
+
+@dataclass(frozen=True)
+class Training:
+    id: str
+    model: str
+    title: str
+    slides: str
+    X: np.ndarray
+    y: np.ndarray
+    theta: np.ndarray
+    lr: float
+    epochs: int
+    theta_exact: np.ndarray
+    losses_exact: np.ndarray
+
+
+@functools.cache
+def dataset(name: str) -> tuple[np.ndarray, np.ndarray]:
+    """(X, y) of a dataset: X has the leading column of ones, y is float."""
+    with open(data_dir() / f"{name}.csv", newline="") as f:
+        rows = [[float(v) for v in row] for row in list(csv.reader(f))[1:] if row]
+    table = np.array(rows)
+    X = np.column_stack([np.ones(len(table)), table[:, :-1]])
+    return X, table[:, -1]
+
+
+DATASETS = {"salary": "Data #0 (slides 3–5)", "pass_fail": "Data #1 (slides 21–36)",
+            "pass_fail_multi": "Data #2 (slides 37–49)"}
+
+
+@functools.cache
+def _worked() -> dict:
+    with open(data_dir() / "worked_values.toml", "rb") as f:
+        return tomllib.load(f)
+
+
+@functools.cache
+def examples() -> tuple[Example, ...]:
+    out = []
+    for e in _worked()["example"]:
+        values = {v["step"]: Value(v["step"], v["slide"], v["figure"], v["exact"], v.get("erratum"))
+                  for v in e["value"]}
+        out.append(Example(e["id"], e["model"], e["title"], np.array(e["theta"], float),
+                           np.array(e["x"], float), e.get("y"), e.get("lr"), values))
+    return tuple(out)
+
+
+@functools.cache
+def trainings() -> tuple[Training, ...]:
+    out = []
+    for t in _worked()["training"]:
+        if t["dataset"] == "inline":
+            X, y = np.array(t["X"], float), np.array(t["y"], float)
+        else:
+            X, y = dataset(t["dataset"])
+            X, y = X[: t.get("rows", len(X))], y[: t.get("rows", len(y))]
+        out.append(Training(t["id"], t["model"], t["title"], t["slides"], X, y,
+                            np.array(t["theta"], float), t["lr"], t["epochs"],
+                            np.array(t["theta_exact"], float), np.array(t["losses_exact"], float)))
+    return tuple(out)
+
+
+@functools.cache
+def errata() -> dict[int, str]:
+    """The Errata of lecture.md, by number, as one-line summaries."""
+    return {
+        1: "slide 20 prints L = (6 − 18)² = 196, copied from slide 6; it is (8 − 22)² = 196",
+        2: "slide 31 says 'Previous L = 0.777'; slide 28 and the exact value say 0.771",
+        3: "slides 46 and 48 print w₂ = 0.0706 and 0.0705; the exact value is 0.070669",
+        4: "slide 35 labels θ = [0.046, 0.073] but predicts with [−0.007, 0.02]",
+        5: "slide 36 prints ŷ = 0.499 for z = −0.002; exactly it is 0.4995",
+        6: "slide 49's z = 0.3417 comes from the unrounded θ; the rounded θ gives 0.3406",
+    }
+
+
+@dataclass(frozen=True)
+class Points:
+    points: Fraction
+    style: Fraction
+
+
+@functools.cache
+def rubric() -> dict[str, Points]:
+    """Points per 'module.function', from data/rubric.toml."""
+    with open(data_dir() / "rubric.toml", "rb") as f:
+        raw = tomllib.load(f)
+    out = {}
+    for module, functions in raw.items():
+        for function, entry in functions.items():
+            points = Fraction(str(entry["points"]))
+            style = Fraction(str(entry.get("style", 0)))
+            if not 0 <= style <= points:
+                raise ValueError(f"rubric: {module}.{function} has style > points")
+            out[f"{module}.{function}"] = Points(points, style)
+    return out
