@@ -1,0 +1,445 @@
+"""Tests of autograder.isolation: each available layer runs a stand-in worker.
+
+The stand-in worker (STAND_IN below, written into the test's tmp dir) does not
+depend on the real autograder/worker.py. It probes its surroundings, prints one
+JSON line, optionally leaves a setsid'd, reparented grandchild behind, then
+waits on stdin.
+
+A layer that does not work on this machine is skipped with the reason. The uid
+layer cannot run the pyenv Python under /root (mode 0700); when Debian's
+/usr/bin/python3 has numpy (apt-get install python3-numpy) the uid layer is
+tested with GDKIT_WORKER_PYTHON=/usr/bin/python3 instead.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import stat
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+
+from autograder import isolation as iso
+
+REPO = Path(__file__).resolve().parents[1]
+DEBIAN_PYTHON = "/usr/bin/python3"
+
+STAND_IN = r'''
+import ctypes, errno, json, os, resource, socket, sys, time
+
+def attempt(fn):
+    try:
+        fn()
+        return "ok"
+    except OSError as exc:
+        return errno.errorcode.get(exc.errno, str(exc.errno))
+    except MemoryError:
+        return "MemoryError"
+
+def read(path):
+    with open(path, "rb") as fh:
+        fh.read(1)
+
+def write(path):
+    with open(path, "w") as fh:
+        fh.write("x")
+
+def connect(port):
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        s.settimeout(2)
+        s.connect(("127.0.0.1", port))
+    finally:
+        s.close()
+
+def unshare_user():
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.unshare(0x10000000) != 0:  # CLONE_NEWUSER
+        raise OSError(ctypes.get_errno(), "unshare")
+
+def alloc():
+    b = bytearray(2 << 30)
+    b[-1] = 1
+
+def status():
+    out = {}
+    with open("/proc/self/status") as fh:
+        for line in fh:
+            k, _, v = line.partition(":")
+            out[k] = v.split()
+    return out
+
+cfg = json.loads(sys.argv[1])
+import numpy
+a = numpy.ones((64, 64))
+st = status()
+report = {
+    "uid": [int(x) for x in st["Uid"]],
+    "gid": [int(x) for x in st["Gid"]],
+    "groups": os.getgroups(),
+    "cap_eff": st["CapEff"][0],
+    "no_new_privs": st["NoNewPrivs"][0],
+    "seccomp": st.get("Seccomp", ["?"])[0],
+    "env": dict(os.environ),
+    "cwd": os.getcwd(),
+    "prefix": sys.prefix,
+    "numpy": numpy.__version__,
+    "matmul": float((a @ a)[0, 0]),
+    "rlimits": {name: resource.getrlimit(getattr(resource, name))
+                for name in ("RLIMIT_AS", "RLIMIT_CPU", "RLIMIT_FSIZE", "RLIMIT_NOFILE",
+                             "RLIMIT_CORE", "RLIMIT_NPROC")},
+    "exists": {p: os.path.exists(p) for p in cfg["paths"]},
+    "read": {p: attempt(lambda p=p: read(p)) for p in cfg["paths"]},
+    "write_cwd": attempt(lambda: write("written.txt")),
+    "write_tmp": attempt(lambda: write(os.path.join(os.environ["TMPDIR"], "scratch.txt"))),
+    "connect": attempt(lambda: connect(cfg["port"])),
+    "netdevs": sorted(l.split(":")[0].strip() for l in open("/proc/net/dev").readlines()[2:]),
+    "unshare_user": attempt(unshare_user),
+    "alloc_2g": attempt(alloc),
+}
+if cfg.get("orphan"):
+    # a child that calls setsid, then forks a grandchild and exits: the
+    # grandchild is in its own session, reparented, and sleeps with a token
+    # in its command line so the test can find it on the host
+    r, w = os.pipe()
+    if os.fork() == 0:
+        os.setsid()
+        if os.fork() == 0:
+            os.close(r)
+            os.write(w, b"x")
+            os.execv(sys.executable, [sys.executable, "-c", "import time; time.sleep(300)", cfg["orphan"]])
+        os._exit(0)
+    os.close(w)
+    os.read(r, 1)
+    time.sleep(0.1)
+sys.stdout.write(json.dumps(report) + "\n")
+sys.stdout.flush()
+sys.stdin.read()  # until the test closes stdin or kills us
+'''
+
+
+def _debian_python_has_numpy() -> bool:
+    try:
+        return subprocess.run([DEBIAN_PYTHON, "-I", "-c", "import numpy"], capture_output=True,
+                              timeout=60).returncode == 0
+    except (OSError, subprocess.SubprocessError):
+        return False
+
+
+def _layer_setup(layer: str, monkeypatch) -> str:
+    """Make `layer` usable (maybe with Debian's python) or skip; returns the interpreter used."""
+    reason = iso.unavailable(layer)
+    if reason is not None and layer == "uid" and "GDKIT_WORKER_PYTHON" not in os.environ:
+        if _debian_python_has_numpy():
+            monkeypatch.setenv("GDKIT_WORKER_PYTHON", DEBIAN_PYTHON)
+            reason = iso.unavailable(layer)
+            if reason is None:
+                print(f"uid layer: default interpreter unavailable; using GDKIT_WORKER_PYTHON={DEBIAN_PYTHON}")
+        else:
+            reason += f" (and {DEBIAN_PYTHON} has no numpy: apt-get install python3-numpy)"
+    if reason is not None:
+        print(f"SKIP {layer}: {reason}")
+        pytest.skip(f"{layer} layer unavailable: {reason}")
+    return iso.worker_python()
+
+
+@pytest.fixture(params=iso.LAYERS)
+def layer(request, monkeypatch):
+    _layer_setup(request.param, monkeypatch)
+    return request.param
+
+
+@pytest.fixture
+def secret(tmp_path):
+    """A file in a 0700 root-owned directory."""
+    d = tmp_path / "vault"
+    d.mkdir()
+    f = d / "answers.txt"
+    f.write_text("42\n")
+    os.chmod(f, 0o644)
+    os.chmod(d, 0o700)
+    return f
+
+
+@pytest.fixture
+def listener():
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    s.bind(("127.0.0.1", 0))
+    s.listen(8)
+    yield s.getsockname()[1]
+    s.close()
+
+
+def _stage(tmp_path) -> Path:
+    worker = tmp_path / "stand_in_worker.py"
+    worker.write_text(STAND_IN)
+    sub = tmp_path / "submission"
+    sub.mkdir(exist_ok=True)
+    (sub / "gd.py").write_text("def step(x):\n    return x\n")
+    return iso.make_stage(worker, sub)
+
+
+def _start(layer, tmp_path, cfg, limits=iso.Limits()):
+    stage = _stage(tmp_path)
+    err = open(tmp_path / f"stderr-{uuid.uuid4().hex}.txt", "w+b")
+    proc = iso.spawn(layer, stage, [json.dumps(cfg)], limits, err)
+    line = proc.stdout.readline()
+    if not line:
+        iso.kill(layer, proc)
+        err.seek(0)
+        pytest.fail(f"stand-in worker died: rc={proc.returncode} stderr={err.read().decode()[-2000:]}")
+    return stage, proc, json.loads(line), err
+
+
+def _host_procs_with(token: str) -> list[int]:
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/cmdline", "rb") as fh:
+                cmdline = fh.read()
+            with open(f"/proc/{entry}/stat", "rb") as fh:
+                state = fh.read().rsplit(b")", 1)[1].split()[0]
+        except OSError:
+            continue
+        if token.encode() in cmdline.split(b"\0") and state not in (b"Z", b"X"):
+            found.append(int(entry))
+    return found
+
+
+def _host_worker_pid(proc) -> int:
+    """The host pid of the process running the stand-in (below bwrap/setpriv, or proc itself)."""
+    table = iso._scan_proc()
+    for pid in [proc.pid, *sorted(iso._descendants(proc.pid, table))]:
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as fh:
+                args = fh.read().split(b"\0")
+        except OSError:
+            continue
+        if os.path.basename(args[0]) not in (b"bwrap", b"setpriv", b"env") and any(a.endswith(b"/worker.py") for a in args):
+            return pid
+    raise AssertionError("worker process not found under the spawned process")
+
+
+# --------------------------------------------------------------------------- #
+
+
+def test_report(layer, tmp_path, secret, listener):
+    """One worker run per layer; the report answers most questions at once."""
+    paths = [str(secret), str(REPO / "data" / "rubric.toml"), str(REPO / "solutions"), str(REPO / "data")]
+    stage, proc, rep, err = _start(layer, tmp_path, {"paths": paths, "port": listener})
+    try:
+        # uid, really, on the host too (not just inside a namespace)
+        host_status = Path(f"/proc/{_host_worker_pid(proc)}/status").read_text()
+        host_uids = [int(x) for x in host_status.split("Uid:")[1].split("\n")[0].split()]
+        want = os.getuid() if layer == "process" else iso.NOBODY
+        assert rep["uid"] == [want] * 4
+        assert host_uids == [want] * 4
+        if layer != "process":
+            assert rep["gid"] == [iso.NOBODY] * 4
+            assert rep["groups"] in ([], [iso.NOBODY])
+            assert int(rep["cap_eff"], 16) == 0
+            assert rep["no_new_privs"] == "1"
+            if iso._seccomp_filter() is not None and iso._seccomp_supported():
+                assert rep["seccomp"] == "2"
+                assert rep["unshare_user"] == "EPERM"
+
+        # environment: exactly the documented one
+        tmp = str(stage / "tmp")
+        expected = {
+            "PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8", "HOME": tmp, "TMPDIR": tmp,
+            "PYTHONDONTWRITEBYTECODE": "1", "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1",
+            "MKL_NUM_THREADS": "1",
+        }
+        for name in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"):
+            if name in os.environ:
+                expected[name] = os.environ[name]
+        assert rep["env"] == expected
+        assert rep["cwd"] == str(stage / "submission")
+
+        # numpy imports and computes under RLIMIT_AS = 1 GiB
+        assert rep["matmul"] == 64.0
+        lim = iso.Limits()
+        assert rep["rlimits"]["RLIMIT_AS"] == [lim.memory] * 2
+        assert rep["rlimits"]["RLIMIT_CPU"] == [lim.cpu] * 2
+        assert rep["rlimits"]["RLIMIT_FSIZE"] == [lim.fsize] * 2
+        assert rep["rlimits"]["RLIMIT_NOFILE"] == [lim.nofile] * 2
+        assert rep["rlimits"]["RLIMIT_CORE"] == [0, 0]
+        if layer != "process":
+            assert rep["rlimits"]["RLIMIT_NPROC"] == [lim.nproc] * 2
+
+        # the memory limit stops a 2 GiB allocation
+        assert rep["alloc_2g"] == "MemoryError"
+
+        # scratch space is writable, the submission is not (as 65534)
+        assert rep["write_tmp"] == "ok"
+        if layer != "process":
+            assert rep["write_cwd"] in ("EACCES", "EROFS", "EPERM")
+
+        # secrets
+        if layer == "uid":
+            assert rep["read"][str(secret)] == "EACCES"
+            # uid 65534 reads exactly what "other" may read: the repo's data/
+            # here is world-readable (see docs/isolation.md)
+            for p in paths[1:]:
+                if rep["exists"][p]:
+                    assert (rep["read"][p] == "ok") == _world_readable(Path(p)) or os.path.isdir(p)
+        if layer == "bwrap":
+            for p in paths:
+                assert rep["exists"][p] is False, p  # not even visible
+            assert rep["read"][str(secret)] == "ENOENT"
+
+        # network
+        if layer == "bwrap":
+            assert rep["netdevs"] == ["lo"]  # its own network namespace
+        if layer == "bwrap" or (layer == "uid" and iso._seccomp_filter() is not None):
+            assert rep["connect"] != "ok"  # bwrap: nothing listens on its lo; uid: seccomp
+    finally:
+        iso.kill(layer, proc)
+        err.close()
+        iso.remove_stage(stage)
+
+
+def _world_readable(path: Path) -> bool:
+    for d in reversed(path.parents):
+        if not os.stat(d).st_mode & stat.S_IXOTH:
+            return False
+    return bool(os.stat(path).st_mode & stat.S_IROTH)
+
+
+def test_kill_takes_setsid_orphans(layer, tmp_path, listener):
+    token = f"gdkit-orphan-{uuid.uuid4().hex}"
+    stage, proc, rep, err = _start(layer, tmp_path, {"paths": [], "port": listener, "orphan": token})
+    try:
+        deadline = time.monotonic() + 5
+        while not _host_procs_with(token) and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert _host_procs_with(token), "the orphan never started"
+        assert proc.poll() is None
+        t0 = time.monotonic()
+        iso.kill(layer, proc)
+        assert time.monotonic() - t0 < 5
+        assert proc.returncode is not None  # reaped
+        deadline = time.monotonic() + 3
+        while _host_procs_with(token) and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert _host_procs_with(token) == []
+        iso.kill(layer, proc)  # twice is fine
+    finally:
+        iso.kill(layer, proc)
+        err.close()
+        iso.remove_stage(stage)
+
+
+def test_worker_exit_status_and_protocol_pipes(layer, tmp_path):
+    """stdin/stdout are pipes; closing stdin lets the worker finish normally."""
+    stage, proc, rep, err = _start(layer, tmp_path, {"paths": [], "port": 9})
+    try:
+        proc.stdin.close()
+        assert proc.wait(timeout=10) == 0
+    finally:
+        iso.kill(layer, proc)
+        err.close()
+        iso.remove_stage(stage)
+
+
+def test_bwrap_with_debian_python(tmp_path, monkeypatch):
+    """A worker interpreter under /usr (apt's numpy goes through /etc/alternatives)."""
+    if not _debian_python_has_numpy():
+        pytest.skip(f"{DEBIAN_PYTHON} has no numpy (apt-get install python3-numpy)")
+    monkeypatch.setenv("GDKIT_WORKER_PYTHON", DEBIAN_PYTHON)
+    _layer_setup("bwrap", monkeypatch)
+    stage, proc, rep, err = _start("bwrap", tmp_path, {"paths": [], "port": 9})
+    try:
+        assert rep["matmul"] == 64.0 and rep["uid"] == [iso.NOBODY] * 4
+    finally:
+        iso.kill("bwrap", proc)
+        err.close()
+        iso.remove_stage(stage)
+
+
+def test_bwrap_with_venv(tmp_path, monkeypatch):
+    """A venv worker interpreter: the venv dir and sys.base_prefix are both bound."""
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", "--system-site-packages", str(venv)],
+                   check=True, capture_output=True, timeout=60)
+    monkeypatch.setenv("GDKIT_WORKER_PYTHON", str(venv / "bin" / "python"))
+    _layer_setup("bwrap", monkeypatch)
+    stage, proc, rep, err = _start("bwrap", tmp_path, {"paths": [], "port": 9})
+    try:
+        assert rep["prefix"] == str(venv)
+        assert rep["matmul"] == 64.0 and rep["uid"] == [iso.NOBODY] * 4
+    finally:
+        iso.kill("bwrap", proc)
+        err.close()
+        iso.remove_stage(stage)
+
+
+def test_cpu_limit(tmp_path, monkeypatch):
+    """RLIMIT_CPU ends a spinning worker (process layer: the others share the preexec code)."""
+    _layer_setup("process", monkeypatch)
+    worker = tmp_path / "spin.py"
+    worker.write_text("while True:\n    pass\n")
+    (tmp_path / "sub").mkdir()
+    stage = iso.make_stage(worker, tmp_path / "sub")
+    try:
+        proc = iso.spawn("process", stage, [], iso.Limits(cpu=1), subprocess.DEVNULL)
+        try:
+            rc = proc.wait(timeout=10)
+        finally:
+            iso.kill("process", proc)
+        assert rc in (-9, -24)  # SIGXCPU at the soft limit (= hard limit: SIGKILL)
+    finally:
+        iso.remove_stage(stage)
+
+
+def test_make_stage(tmp_path):
+    worker = tmp_path / "w.py"
+    worker.write_text("print('hi')\n")
+    sub = tmp_path / "sub"
+    (sub / "pkg").mkdir(parents=True)
+    (sub / "gd.py").write_text("x = 1\n")
+    (sub / "pkg" / "m.py").write_text("y = 2\n")
+    (sub / "pkg" / "__pycache__").mkdir()
+    (sub / "pkg" / "__pycache__" / "m.cpython-311.pyc").write_bytes(b"\0")
+    os.symlink("/etc/shadow", sub / "shadow")
+    os.symlink(sub / "pkg", sub / "pkglink")
+    stage = iso.make_stage(worker, sub)
+    try:
+        assert stat.S_IMODE(os.stat(stage).st_mode) == 0o755
+        assert (stage / "worker.py").read_text() == "print('hi')\n"
+        assert stat.S_IMODE(os.stat(stage / "worker.py").st_mode) == 0o644
+        assert stat.S_IMODE(os.stat(stage / "tmp").st_mode) == 0o1777
+        got = sorted(str(p.relative_to(stage / "submission")) for p in (stage / "submission").rglob("*"))
+        assert got == ["gd.py", "pkg", "pkg/m.py"]
+        assert stat.S_IMODE(os.stat(stage / "submission" / "pkg").st_mode) == 0o755
+        assert stat.S_IMODE(os.stat(stage / "submission" / "pkg" / "m.py").st_mode) == 0o644
+        assert not any(p.is_symlink() for p in stage.rglob("*"))
+    finally:
+        iso.remove_stage(stage)
+    assert not stage.exists()
+
+
+def test_unavailable_reasons_are_one_line():
+    for layer in iso.LAYERS:
+        reason = iso.unavailable(layer)
+        assert reason is None or (reason and "\n" not in reason)
+        print(f"{layer}: {'available' if reason is None else reason}")
+    assert iso.strongest() in iso.LAYERS
+    assert iso.unavailable(iso.strongest()) is None
+    with pytest.raises(ValueError):
+        iso.unavailable("docker")
+
+
+def test_seccomp_filter_shape():
+    bpf = iso._seccomp_filter()
+    if bpf is None:
+        pytest.skip("no seccomp filter on this architecture")
+    assert len(bpf) % 8 == 0 and 0 < len(bpf) // 8 < 4096
