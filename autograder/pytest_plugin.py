@@ -1,0 +1,157 @@
+"""pytest plugin: grade a submission folder with pytest, one test per check.
+
+    pytest --gdkit exercises            # or set `gdkit_submission = exercises` in the ini file
+
+Each check of the grader becomes a test item named like the check ("linear_regression_basic.loss:
+worked values of slides 6–7"), so `-k`, `-x`, `--lf` and `--junitxml` work as usual. A failure
+shows the grader's feedback (slide, inputs, expected, got, hint), not a grader traceback. The
+terminal summary ends with the score table. Student code runs in the grader's isolated worker, never
+inside pytest, and nothing in the submission folder is collected by pytest (no conftest.py there is
+ever loaded). Without the option the plugin does nothing.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from . import runner
+from .checks import all_checks
+from .formats import text
+from .results import Report
+
+SUBMISSION_HELP = "grade this submission folder with gdkit's checks, one test per check"
+SEED_HELP = "seed of gdkit's random checks (printed in the header; replays a run)"
+ISOLATION_HELP = "gdkit isolation layer: auto (default), process, uid, bwrap, or strict (= bwrap)"
+TIMEOUT_HELP = "seconds a single call into the submission may take (default 2)"
+
+_GRADER = pytest.StashKey["runner.Grader"]()
+_RESULTS = pytest.StashKey[list]()
+
+
+def pytest_addoption(parser):
+    """--gdkit and friends; each option also has an ini setting with the same help text."""
+    group = parser.getgroup("gdkit", "gdkit grading")
+    group.addoption("--gdkit", metavar="SUBMISSION", dest="gdkit_submission", help=SUBMISSION_HELP)
+    group.addoption("--gdkit-seed", type=int, dest="gdkit_seed", help=SEED_HELP)
+    group.addoption("--gdkit-isolation", dest="gdkit_isolation", help=ISOLATION_HELP)
+    group.addoption("--gdkit-timeout", type=float, dest="gdkit_timeout", help=TIMEOUT_HELP)
+    parser.addini("gdkit_submission", SUBMISSION_HELP)
+    parser.addini("gdkit_seed", SEED_HELP)
+    parser.addini("gdkit_isolation", ISOLATION_HELP)
+    parser.addini("gdkit_timeout", TIMEOUT_HELP)
+
+
+def _option(config, name):
+    value = config.getoption(f"gdkit_{name}")
+    return value if value is not None else (config.getini(f"gdkit_{name}") or None)
+
+
+def _submission(config) -> Path | None:
+    value = _option(config, "submission")
+    return Path(value) if value else None
+
+
+def pytest_configure(config):
+    """Set up the grader (the worker starts lazily, at the first check that runs)."""
+    config.addinivalue_line("markers", "gdkit: a check of gdkit's grader")
+    submission = _submission(config)
+    if submission is None:
+        return
+    if not submission.is_dir():
+        raise pytest.UsageError(f"--gdkit: {submission} is not a folder")
+    seed = _option(config, "seed")
+    isolation = _option(config, "isolation") or "auto"
+    timeout = float(_option(config, "timeout") or runner.TIMEOUT)
+    config.stash[_GRADER] = runner.Grader(
+        submission, seed=None if seed is None else int(seed),
+        layer="bwrap" if isolation == "strict" else isolation, timeout=timeout)
+    config.stash[_RESULTS] = []
+
+
+def pytest_unconfigure(config):
+    """Stop the worker and remove its stage."""
+    grader = config.stash.get(_GRADER, None)
+    if grader is not None:
+        grader.close()
+
+
+def pytest_report_header(config):
+    """Name the submission and the seed, so that a run can be replayed."""
+    grader = config.stash.get(_GRADER, None)
+    if grader is not None:
+        return [f"gdkit: grading {grader.submission} (seed {grader.seed}; replay with "
+                f"--gdkit-seed {grader.seed})"]
+    return None
+
+
+def pytest_ignore_collect(collection_path, config):
+    """While grading, collect no files at all: the checks are the only tests."""
+    if config.stash.get(_GRADER, None) is not None:
+        return True
+    return None
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(session, config, items):
+    """Put one item per check in place of the (empty) collection; first, so -k and -m see them."""
+    grader = config.stash.get(_GRADER, None)
+    if grader is None:
+        return
+    name = grader.submission.resolve().name
+    folder = Submission.from_parent(session, name=name, nodeid=name, path=grader.submission.resolve())
+    items[:] = [CheckItem.from_parent(folder, name=check.id, check=check) for check in all_checks()]
+    config.hook.pytest_collectreport(report=pytest.CollectReport(
+        folder.nodeid, "passed", None, list(items)))  # so that "collected N items" counts them
+
+
+class Submission(pytest.Collector):
+    """The submission folder, as the parent node of its checks."""
+
+    def collect(self):
+        return []
+
+
+class CheckFailed(Exception):
+    """A check did not pass; carries its CheckResult."""
+
+    def __init__(self, result):
+        super().__init__(result.message)
+        self.result = result
+
+
+class CheckItem(pytest.Item):
+    """One grader check as a pytest test."""
+
+    def __init__(self, *, check, **kwargs):
+        super().__init__(**kwargs)
+        self.check = check
+        self.add_marker(pytest.mark.gdkit)
+
+    def runtest(self):
+        result = self.config.stash[_GRADER].run(self.check)
+        self.config.stash[_RESULTS].append(result)
+        self.user_properties += [("points", float(result.points)),
+                                 ("max_points", float(result.max_points))]
+        if not result.passed:
+            raise CheckFailed(result)
+
+    def repr_failure(self, excinfo, style=None):
+        if isinstance(excinfo.value, CheckFailed):
+            return text.feedback(excinfo.value.result)
+        return super().repr_failure(excinfo, style)
+
+    def reportinfo(self):
+        return self.path, None, ""  # pytest would print dots in a domain as "::"
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    """End with the score table of the checks that ran."""
+    grader = config.stash.get(_GRADER, None)
+    results = config.stash.get(_RESULTS, None)
+    if grader is None or not results:
+        return
+    report = Report(str(grader.submission), grader.seed, grader.layer, results)
+    terminalreporter.section("gdkit score")
+    terminalreporter.write_line(text.table(report))
+    terminalreporter.write_line(f"seed {grader.seed}; isolation: {grader.layer}")
