@@ -814,14 +814,36 @@ def _is_zombie(pid: int) -> bool:
         return True
 
 
+def _other_live_workers(pid: int) -> list[int]:
+    """Workers spawned here, not yet killed, still running (dead entries are pruned)."""
+    with _registry_lock:
+        for p in [p for p in _live if p != pid and not _running(p)]:
+            _live.pop(p, None)
+            _stage_of.pop(p, None)
+        return [p for p in _live if p != pid]
+
+
+def _running(pid: int) -> bool:
+    return os.path.exists(f"/proc/{pid}") and not _is_zombie(pid)
+
+
+def _spared(others: list[int], table) -> set[int]:
+    spare: set[int] = set()
+    for o in others:
+        spare.add(o)
+        spare |= _descendants(o, table)
+    return spare
+
+
 def _kill_tree(layer: str, proc: subprocess.Popen, stage: str | None) -> None:
     pid = proc.pid
-    me = os.getpid()
+    others = _other_live_workers(pid)
     # Freeze, then kill: SIGSTOP everything we can find (a stopped process
     # cannot fork), rescan until nothing new shows up, then SIGKILL the lot.
     # Found through: the worker's process group, /proc ppid links from the
     # worker, and (for reparented setsid'd children) the worker's environment
-    # marker TMPDIR=<stage>/tmp or a cwd inside the stage.
+    # marker TMPDIR=<stage>/tmp or a cwd inside the stage. Other live workers
+    # (sessions may share a stage) and their descendants are spared.
     seen: set[int] = set()
     for _ in range(10):
         table = _scan_proc()
@@ -830,9 +852,8 @@ def _kill_tree(layer: str, proc: subprocess.Popen, stage: str | None) -> None:
             found.add(pid)
             found |= _descendants(pid, table)
         if stage is not None:
-            found |= _marked(stage, table)
-        found.discard(me)
-        found.discard(1)
+            found |= _marked(stage, table) - _spared(others, table)
+        found -= {os.getpid(), 1}
         new = found - seen
         if not new:
             break
@@ -840,30 +861,27 @@ def _kill_tree(layer: str, proc: subprocess.Popen, stage: str | None) -> None:
         seen |= new
     _signal_group(pid, signal.SIGKILL)
     _signal(seen, signal.SIGKILL)
-    if layer == "uid":
-        with _registry_lock:
-            # bwrap workers also run as 65534 on the host: spare them too
-            others = list(_live)
-        if not others:
-            # the brief's sweep: every process of uid 65534 dies
-            for _ in range(3):
-                _kill_uid_everywhere(NOBODY)
-                if not any(_uid_of(p) == NOBODY and not _is_zombie(p) for p in _scan_proc()):
-                    break
-        else:
-            # other uid-layer workers of this grader are alive: spare their
-            # trees, kill every other process of uid 65534 (orphans included)
-            for _ in range(5):
-                table = _scan_proc()
-                spare: set[int] = set()
-                for o in others:
-                    spare.add(o)
-                    spare |= _descendants(o, table)
-                victims = {p for p in table if p not in spare and _uid_of(p) == NOBODY}
-                if not victims:
-                    break
-                _signal(victims, signal.SIGSTOP)
-                _signal(victims, signal.SIGKILL)
+    if layer != "uid":
+        return
+    if not others:
+        # nothing else of ours runs as 65534 (bwrap workers do too, on the
+        # host): kill(-1) as 65534, which takes every process of that uid,
+        # however it hid (double fork, setsid, cleared environment)
+        for _ in range(3):
+            _kill_uid_everywhere(NOBODY)
+            if not any(_uid_of(p) == NOBODY and not _is_zombie(p) for p in _scan_proc()):
+                break
+    else:
+        # other workers of ours are alive: spare their trees, kill every other
+        # process of uid 65534 (orphans of any worker included)
+        for _ in range(5):
+            table = _scan_proc()
+            spare = _spared(others, table)
+            victims = {p for p in table if p not in spare and _uid_of(p) == NOBODY and not _is_zombie(p)}
+            if not victims:
+                break
+            _signal(victims, signal.SIGSTOP)
+            _signal(victims, signal.SIGKILL)
 
 
 def _reap(proc: subprocess.Popen) -> None:

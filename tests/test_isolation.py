@@ -338,6 +338,26 @@ def test_kill_takes_setsid_orphans(layer, tmp_path, listener):
         iso.remove_stage(stage)
 
 
+def test_kill_spares_a_sibling_on_the_same_stage(layer, tmp_path):
+    """Sessions may share a stage: killing one worker leaves the other alive."""
+    stage = _stage(tmp_path)
+    procs = []
+    try:
+        for _ in range(2):
+            p = iso.spawn(layer, stage, [json.dumps({"paths": [], "port": 9})], iso.Limits(), subprocess.DEVNULL)
+            assert p.stdout.readline()
+            procs.append(p)
+        iso.kill(layer, procs[0])
+        assert procs[0].returncode is not None
+        assert procs[1].poll() is None
+        procs[1].stdin.close()
+        assert procs[1].wait(timeout=10) == 0
+    finally:
+        for p in procs:
+            iso.kill(layer, p)
+        iso.remove_stage(stage)
+
+
 def test_worker_exit_status_and_protocol_pipes(layer, tmp_path):
     """stdin/stdout are pipes; closing stdin lets the worker finish normally."""
     stage, proc, rep, err = _start(layer, tmp_path, {"paths": [], "port": 9})
