@@ -42,6 +42,14 @@ def pytest_addoption(parser):
     parser.addini("gdkit_timeout", TIMEOUT_HELP)
 
 
+@pytest.hookimpl(tryfirst=True)
+def pytest_load_initial_conftests(early_config, parser, args):
+    """While grading, load no conftest.py at all: one in the submission could patch the run."""
+    namespace = early_config.known_args_namespace
+    if getattr(namespace, "gdkit_submission", None) or early_config.getini("gdkit_submission"):
+        namespace.noconftest = True
+
+
 def _option(config, name):
     value = config.getoption(f"gdkit_{name}")
     return value if value is not None else (config.getini(f"gdkit_{name}") or None)
@@ -142,7 +150,10 @@ class CheckItem(pytest.Item):
         return super().repr_failure(excinfo, style)
 
     def reportinfo(self):
-        return self.path, None, ""  # pytest would print dots in a domain as "::"
+        # The domain heads a failure's report. It must not be the end of the node id, or
+        # pytest's verbose lines would print its dots as "::".
+        worth = self.config.stash[_GRADER].weights.get(self.check.id, 0)
+        return self.path, None, f"{self.check.id} ({text.points(worth)} point{'s' * (worth != 1)})"
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config):

@@ -1,0 +1,61 @@
+"""The pytest plugin, run in a pytest subprocess (pytester) as a student would run it."""
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_solutions_pass_every_check_and_the_summary_ends_with_the_score(pytester):
+    result = pytester.runpytest_subprocess("--gdkit", str(ROOT / "solutions"), "--gdkit-seed", "5")
+    result.assert_outcomes(passed=93)
+    result.stdout.fnmatch_lines(["*gdkit: grading*solutions (seed 5*", "*collected 93 items*",
+                                 "*gdkit score*", "TOTAL*100/100*", "*seed 5*"])
+
+
+def test_stubs_fail_with_not_implemented_yet_and_no_grader_traceback(pytester):
+    result = pytester.runpytest_subprocess("--gdkit", str(ROOT / "exercises"), "-k", "basic.predict")
+    result.assert_outcomes(failed=5, deselected=88)
+    result.stdout.fnmatch_lines(["*linear_regression_basic.predict: worked values of slides 6–7*",
+                                 "*not implemented yet*", "linear_regression_basic.predict*0/4*"])
+    assert "Traceback" not in result.stdout.str() and "runner.py" not in result.stdout.str()
+
+
+def test_a_wrong_function_shows_slide_inputs_expected_got_and_hint(pytester, submission):
+    path = submission / "linear_regression_numpy.py"
+    path.write_text(path.read_text().replace("2 * x * (y_hat - y)", "x * (y_hat - y)"))
+    result = pytester.runpytest_subprocess("--gdkit", str(submission), "-k", "numpy.gradient")
+    result.stdout.fnmatch_lines([
+        "*linear_regression_numpy.gradient: worked values of slides 6–7*",
+        "*slide 6: ∇θL must be [[]-24, -48], got [[]-12, -24]",
+        "*x = [[]1, 2]", "*expected: [[]-24, -48]*", "*got:      [[]-12, -24]",
+        "*hint: the factor 2 is missing*",
+    ])
+    result.stdout.fnmatch_lines(["*_ linear_regression_numpy.gradient: worked values of slides 6–7 (*points) _*",
+                                 "linear_regression_numpy.gradient*1/6*1/6 checks passed"])
+
+
+def test_the_ini_setting_does_what_the_option_does(pytester):
+    pytester.makeini(f"[pytest]\ngdkit_submission = {ROOT / 'solutions'}\ngdkit_seed = 9\n")
+    result = pytester.runpytest_subprocess("-k", "classify")
+    result.assert_outcomes(passed=6, deselected=87)
+    result.stdout.fnmatch_lines(["*seed 9*"])
+
+
+def test_without_the_option_the_plugin_stays_out_of_the_way(pytester):
+    pytester.makepyfile(test_plain="def test_one():\n    assert 1 + 1 == 2\n")
+    result = pytester.runpytest_subprocess()
+    result.assert_outcomes(passed=1)
+    assert "gdkit score" not in result.stdout.str()
+
+
+def test_no_file_of_the_submission_is_collected_by_pytest(pytester, submission):
+    (submission / "conftest.py").write_text("raise SystemExit('student conftest was loaded')\n")
+    (submission / "test_cheat.py").write_text("def test_free_points():\n    pass\n")
+    result = pytester.runpytest_subprocess("--gdkit", str(submission), "-k", "sigmoid", str(submission))
+    result.assert_outcomes(passed=8, deselected=85)
+    assert "student conftest was loaded" not in result.stdout.str() + result.stderr.str()
+
+
+def test_a_missing_folder_is_a_usage_error(pytester):
+    result = pytester.runpytest_subprocess("--gdkit", "no/such/folder")
+    assert result.ret == 4
+    result.stderr.fnmatch_lines(["*--gdkit: no/such/folder is not a folder*"])
