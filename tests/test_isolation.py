@@ -390,10 +390,17 @@ def test_bwrap_with_venv(tmp_path, monkeypatch):
     venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", "--system-site-packages", str(venv)],
                    check=True, capture_output=True, timeout=60)
+    # a regular install of gdkit in the worker's Python: its data/ must be masked
+    site = venv / "lib" / f"python{sys.version_info[0]}.{sys.version_info[1]}" / "site-packages"
+    installed = site / "autograder" / "data" / "worked_values.toml"
+    installed.parent.mkdir(parents=True)
+    installed.write_text("answer = 42\n")
+    os.chmod(installed.parent.parent, 0o755)
     monkeypatch.setenv("GDKIT_WORKER_PYTHON", str(venv / "bin" / "python"))
     _layer_setup("bwrap", monkeypatch)
-    stage, proc, rep, err = _start("bwrap", tmp_path, {"paths": [], "port": 9})
+    stage, proc, rep, err = _start("bwrap", tmp_path, {"paths": [str(site), str(installed)], "port": 9})
     try:
+        assert rep["exists"] == {str(site): True, str(installed): False}
         assert rep["prefix"] == str(venv)
         assert rep["matmul"] == 64.0 and rep["uid"] == [iso.NOBODY] * 4
     finally:
