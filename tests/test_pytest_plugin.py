@@ -29,7 +29,7 @@ def test_a_wrong_function_shows_slide_inputs_expected_got_and_hint(pytester, sub
         "*x = [[]1, 2]", "*expected: [[]-24, -48]*", "*got:      [[]-12, -24]",
         "*hint: the factor 2 is missing*",
     ])
-    result.stdout.fnmatch_lines(["*_ linear_regression_numpy.gradient: worked values of slides 6–7 (*points) _*",
+    result.stdout.fnmatch_lines(["*_ linear_regression_numpy.gradient: worked values of slides 6–7 (1 point) _*",
                                  "linear_regression_numpy.gradient*1/6*1/6 checks passed"])
 
 
