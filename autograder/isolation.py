@@ -742,21 +742,6 @@ def _signal_group(pgid: int, sig) -> None:
         pass
 
 
-def _kill_uid_everywhere(uid: int) -> None:
-    """kill(-1, SIGKILL) from a child that became `uid`: every process of that uid dies."""
-    pid = os.fork()
-    if pid == 0:  # child: only syscalls from here on
-        try:
-            os.setgroups([])
-            os.setresgid(uid, uid, uid)
-            os.setresuid(uid, uid, uid)
-            os.kill(-1, signal.SIGKILL)
-        except BaseException:
-            os._exit(1)
-        os._exit(0)
-    os.waitpid(pid, 0)
-
-
 def _uid_of(pid: int) -> int | None:
     try:
         with open(f"/proc/{pid}/status") as fh:
@@ -863,25 +848,65 @@ def _kill_tree(layer: str, proc: subprocess.Popen, stage: str | None) -> None:
     _signal(seen, signal.SIGKILL)
     if layer != "uid":
         return
-    if not others:
-        # nothing else of ours runs as 65534 (bwrap workers do too, on the
-        # host): kill(-1) as 65534, which takes every process of that uid,
-        # however it hid (double fork, setsid, cleared environment)
-        for _ in range(3):
-            _kill_uid_everywhere(NOBODY)
-            if not any(_uid_of(p) == NOBODY and not _is_zombie(p) for p in _scan_proc()):
-                break
-    else:
-        # other workers of ours are alive: spare their trees, kill every other
-        # process of uid 65534 (orphans of any worker included)
-        for _ in range(5):
+    # Then every other process of uid 65534 in our PID namespace (orphans of
+    # this worker that hid by double fork, setsid and a cleared environment),
+    # sparing our other live workers and their descendants, and sparing
+    # processes in PID namespaces made by root (bwrap workers, ours or another
+    # grader's, run as 65534 on the host too). A PID namespace the worker
+    # made itself would belong to a user namespace it made: not spared.
+    # (A plain kill(-1, SIGKILL) as 65534 would also take those bwrap workers.)
+    killed = set(seen)
+    for _ in range(3):
+        frozen: set[int] = set()
+        for _ in range(10):
             table = _scan_proc()
             spare = _spared(others, table)
-            victims = {p for p in table if p not in spare and _uid_of(p) == NOBODY and not _is_zombie(p)}
-            if not victims:
+            new = {
+                p for p in table
+                if p not in spare and p not in frozen and _uid_of(p) == NOBODY
+                and not _is_zombie(p) and not _in_root_made_pid_ns(p)
+            }
+            if not new:
                 break
-            _signal(victims, signal.SIGSTOP)
-            _signal(victims, signal.SIGKILL)
+            _signal(new, signal.SIGSTOP)
+            frozen |= new
+        if not frozen:
+            break
+        _signal(frozen, signal.SIGKILL)
+        killed |= frozen
+    # RLIMIT_NPROC counts zombies until they are reaped, and orphans are
+    # reaped by init, which may take a while (up to ~2 s on our machines).
+    # After a fork bomb, wait for that, or the next worker could fail to fork
+    # or even to start; a few zombies do not matter, so kill() stays fast.
+    killed.discard(pid)
+    if len(killed) >= _ZOMBIES_WORTH_WAITING_FOR:
+        deadline = time.monotonic() + 3
+        while time.monotonic() < deadline and any(_uid_of(p) == NOBODY for p in killed):
+            time.sleep(0.01)
+
+
+_ZOMBIES_WORTH_WAITING_FOR = 8
+
+
+_MY_NS = {}
+
+
+def _ns(pid, kind: str) -> str | None:
+    try:
+        return os.readlink(f"/proc/{pid}/ns/{kind}")
+    except OSError:
+        return None
+
+
+def _in_root_made_pid_ns(pid: int) -> bool:
+    """True for a process in another PID namespace but still in our user namespace (bwrap's)."""
+    if not _MY_NS:
+        _MY_NS["pid"] = _ns("self", "pid")
+        _MY_NS["user"] = _ns("self", "user")
+    pidns, userns = _ns(pid, "pid"), _ns(pid, "user")
+    if pidns is None or userns is None or _MY_NS["pid"] is None:
+        return False
+    return pidns != _MY_NS["pid"] and userns == _MY_NS["user"]
 
 
 def _reap(proc: subprocess.Popen) -> None:

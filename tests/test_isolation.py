@@ -113,11 +113,27 @@ if cfg.get("orphan"):
         if os.fork() == 0:
             os.close(r)
             os.write(w, b"x")
-            os.execv(sys.executable, [sys.executable, "-c", "import time; time.sleep(300)", cfg["orphan"]])
+            argv = [sys.executable, "-c", "import time; time.sleep(300)", cfg["orphan"]]
+            if cfg.get("hide"):  # no trace of the stage: cwd /, empty environment
+                os.chdir("/")
+                os.execve(sys.executable, argv, {})
+            os.execv(sys.executable, argv)
         os._exit(0)
     os.close(w)
     os.read(r, 1)
     time.sleep(0.1)
+if cfg.get("forks"):
+    # a small fork bomb: children that just sleep; count how many we got
+    n = 0
+    for _ in range(cfg["forks"]):
+        try:
+            if os.fork() == 0:
+                time.sleep(60)
+                os._exit(0)
+            n += 1
+        except OSError:
+            pass
+    report["forked"] = n
 sys.stdout.write(json.dumps(report) + "\n")
 sys.stdout.flush()
 sys.stdin.read()  # until the test closes stdin or kills us
@@ -314,9 +330,12 @@ def _world_readable(path: Path) -> bool:
     return bool(os.stat(path).st_mode & stat.S_IROTH)
 
 
-def test_kill_takes_setsid_orphans(layer, tmp_path, listener):
+@pytest.mark.parametrize("hide", [False, True], ids=["orphan", "hidden-orphan"])
+def test_kill_takes_setsid_orphans(layer, hide, tmp_path, listener):
+    if hide and layer == "process":
+        pytest.skip("the process layer cannot find an orphan that left no trace (documented)")
     token = f"gdkit-orphan-{uuid.uuid4().hex}"
-    stage, proc, rep, err = _start(layer, tmp_path, {"paths": [], "port": listener, "orphan": token})
+    stage, proc, rep, err = _start(layer, tmp_path, {"paths": [], "port": listener, "orphan": token, "hide": hide})
     try:
         deadline = time.monotonic() + 5
         while not _host_procs_with(token) and time.monotonic() < deadline:
@@ -355,6 +374,78 @@ def test_kill_spares_a_sibling_on_the_same_stage(layer, tmp_path):
     finally:
         for p in procs:
             iso.kill(layer, p)
+        iso.remove_stage(stage)
+
+
+@pytest.mark.parametrize("layer_name", ["uid", "bwrap"])
+def test_nproc_stops_a_fork_bomb(layer_name, tmp_path, monkeypatch):
+    _layer_setup(layer_name, monkeypatch)
+    token = f"gdkit-forks-{uuid.uuid4().hex}"
+    lim = iso.Limits()
+    stage, proc, rep, err = _start(layer_name, tmp_path, {"paths": [], "port": 9, "forks": lim.nproc + 16,
+                                                          "token": token})
+    try:
+        assert 0 < rep["forked"] < lim.nproc
+        assert len(_host_procs_containing(token)) == rep["forked"] + 1
+        iso.kill(layer_name, proc)
+        deadline = time.monotonic() + 3
+        while _host_procs_containing(token) and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert _host_procs_containing(token) == []
+    finally:
+        iso.kill(layer_name, proc)
+        err.close()
+        iso.remove_stage(stage)
+
+
+def _host_procs_containing(token: str) -> list[int]:
+    """Non-zombie processes with `token` somewhere in their command line (bwrap/setpriv excluded)."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/cmdline", "rb") as fh:
+                args = fh.read().split(b"\0")
+            with open(f"/proc/{entry}/stat", "rb") as fh:
+                state = fh.read().rsplit(b")", 1)[1].split()[0]
+        except OSError:
+            continue
+        if state in (b"Z", b"X") or os.path.basename(args[0]) in (b"bwrap", b"setpriv", b"env"):
+            continue
+        if any(token.encode() in a for a in args):
+            found.append(int(entry))
+    return found
+
+
+def test_uid_sweep_spares_bwrap_workers_of_another_grader(tmp_path, monkeypatch):
+    """The uid layer's kill sweeps uid 65534, but not root-made sandboxes (bwrap workers)."""
+    _layer_setup("bwrap", monkeypatch)
+    cfg = json.dumps({"paths": [], "port": 9})
+    stage = _stage(tmp_path)
+    boxed = iso.spawn("bwrap", stage, [cfg], iso.Limits(), subprocess.DEVNULL)
+    try:
+        assert boxed.stdout.readline()
+        with iso._registry_lock:  # as if another grader process had started it
+            iso._live.pop(boxed.pid)
+        _layer_setup("uid", monkeypatch)
+        token = f"gdkit-orphan-{uuid.uuid4().hex}"
+        stage2, proc, rep, err = _start("uid", tmp_path, {"paths": [], "port": 9, "orphan": token, "hide": True})
+        try:
+            deadline = time.monotonic() + 5
+            while not _host_procs_with(token) and time.monotonic() < deadline:
+                time.sleep(0.02)
+            iso.kill("uid", proc)
+            assert _host_procs_with(token) == []
+            assert boxed.poll() is None  # the bwrap worker lives on
+        finally:
+            iso.kill("uid", proc)
+            err.close()
+            iso.remove_stage(stage2)
+        boxed.stdin.close()
+        assert boxed.wait(timeout=10) == 0
+    finally:
+        iso.kill("bwrap", boxed)
         iso.remove_stage(stage)
 
 
