@@ -972,4 +972,7 @@ def remove_stage(stage: Path) -> None:
         except OSError:
             pass
 
-    shutil.rmtree(stage, onerror=onerror)
+    if sys.version_info >= (3, 12):
+        shutil.rmtree(stage, onexc=onerror)
+    else:
+        shutil.rmtree(stage, onerror=onerror)
