@@ -192,6 +192,9 @@ def classify_checks():
     def contract(ctx):
         value = ctx.call("classify", round(float(ctx.rng.uniform(0.55, 0.99)), 3))
         label(value)
+        if isinstance(value, np.ndarray) and value.ndim == 0 and value.dtype.kind in "biu":
+            # np.where(y_hat >= threshold, 1, 0) gives a 0-d array: an int in all but name
+            return "a 0-d array works here; the contract says an int"
         if isinstance(value, (bool, np.bool_)):
             return "a bool works here (True == 1); the contract says an int"
         if not isinstance(value, (numbers.Integral, np.integer)):
