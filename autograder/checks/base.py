@@ -28,6 +28,9 @@ class Check:
     run: Callable = field(compare=False, repr=False)
     style: bool = False     # carries the rubric's style points instead of a share
 
+    def __post_init__(self):
+        object.__setattr__(self, "run", cite_slides(self.run, self.slides))
+
     @property
     def key(self) -> str:
         return f"{self.module}.{self.function}"
@@ -35,6 +38,26 @@ class Check:
     @property
     def id(self) -> str:
         return f"{self.key}: {self.name}"
+
+
+def cite_slides(run, slides):
+    """`run`, whose failures always name the lecture's slide: a failed check's message that does
+    not mention one gets the check's slides appended, so that every failure says where to look."""
+    if not slides or getattr(run, "cites", None) == slides:
+        return run
+
+    def cited(ctx):
+        try:
+            return run(ctx)
+        except Failure as f:
+            if f.status == "failed" and "slide" not in (f.message or ""):
+                many = any(sep in slides for sep in ",–-")
+                f.message = f"{f.message} ({'slides' if many else 'slide'} {slides})"
+            raise
+
+    cited.cites = slides
+    cited.__wrapped__ = run
+    return cited
 
 
 class Failure(Exception):
