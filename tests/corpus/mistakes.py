@@ -1,0 +1,386 @@
+'''Wrong implementations of the student functions: the common mistakes, one function each.
+
+Each entry replaces ONE function of solutions/ (its whole def) by `code`; the rest of the solution
+stays. tests/test_corpus.py grades every entry and asserts that
+
+- `function` loses points, with a failure message that names a slide;
+- when `hint` is set, one of the function's failed checks carries a hint containing it (the
+  mistake is one that autograder/diagnose.py or a check knows by name);
+- when `kinds` is set, only checks of these kinds fail in `function` (e.g. ("style",) for a
+  mistake that costs the style point and nothing else);
+- the functions of the same module listed in `cascade` lose points too (they call the broken
+  one: `train` calls the module's helpers, logistic `predict` calls `sigmoid`), and every other
+  function of the submission scores full marks. `cascade_kinds`, when set, restricts the checks
+  that may fail in the cascaded functions in the same way.
+
+To add a mistake, append an entry. `code` may hold other top-level statements beside the def
+(an import, a helper); they land where the replaced function stood.
+'''
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+BASIC = "linear_regression_basic"
+NUMPY = "linear_regression_numpy"
+LOGISTIC = "logistic_regression"
+
+
+@dataclass(frozen=True)
+class Mistake:
+    id: str
+    module: str
+    function: str
+    description: str
+    code: str
+    hint: str | None = None          # a fragment of the hint the grader should give
+    cascade: tuple = ()              # other functions of the module that lose points as well
+    kinds: tuple | None = None       # if set: the only check kinds that may fail in `function`
+    cascade_kinds: tuple | None = None  # if set: the only check kinds that may fail in `cascade`
+
+
+TRAIN = ("train",)
+
+MISTAKES = [
+    # ------------------------------------------------------------------ linear_regression_basic
+    Mistake("basic-predict-no-bias", BASIC, "predict", "the bias b is left out: ŷ = wx",
+            """
+            def predict(x, w, b):
+                return w * x
+            """, hint="the bias b is missing", cascade=TRAIN),
+    Mistake("basic-predict-swapped-w-b", BASIC, "predict", "w and b change places: ŷ = bx + w",
+            """
+            def predict(x, w, b):
+                return b * x + w
+            """, hint="w and b are swapped", cascade=TRAIN),
+    Mistake("basic-predict-numpy-float64", BASIC, "predict",
+            "imports NumPy at the top of the plain-Python module and returns np.float64: right "
+            "values, but predict no longer runs without NumPy: it loses its style point, and so "
+            "does train, which calls it; the functions that do not use NumPy keep theirs",
+            """
+            import numpy as np
+
+
+            def predict(x, w, b):
+                return np.float64(w * x + b)
+            """, hint="plain-Python version", kinds=("style",), cascade=TRAIN,
+            cascade_kinds=("style",)),
+    Mistake("basic-predict-numpy-inside", BASIC, "predict",
+            "imports NumPy inside predict (np.dot): right values, only the style point of predict "
+            "(and of train, which calls predict) is lost",
+            """
+            def predict(x, w, b):
+                import numpy as np
+                return float(np.dot(w, x) + b)
+            """, hint="plain-Python version", kinds=("style",), cascade=TRAIN,
+            cascade_kinds=("style",)),
+    Mistake("basic-loss-not-squared", BASIC, "loss", "the difference is not squared: L = ŷ − y",
+            """
+            def loss(y_hat, y):
+                return y_hat - y
+            """, hint="square the difference", cascade=TRAIN),
+    Mistake("basic-loss-hard-coded", BASIC, "loss", "returns slide 6's value 144 for every input",
+            """
+            def loss(y_hat, y):
+                return 144.0
+            """, cascade=TRAIN),
+    Mistake("basic-gradient-no-factor-2", BASIC, "gradient",
+            "the factor 2 is missing: dw = x(ŷ − y), db = ŷ − y",
+            """
+            def gradient(x, y_hat, y):
+                return x * (y_hat - y), y_hat - y
+            """, hint="the factor 2 is missing", cascade=TRAIN),
+    Mistake("basic-gradient-swapped", BASIC, "gradient", "returns (db, dw) instead of (dw, db)",
+            """
+            def gradient(x, y_hat, y):
+                dw = 2 * x * (y_hat - y)
+                db = 2 * (y_hat - y)
+                return db, dw
+            """, hint="the two parts are swapped", cascade=TRAIN),
+    Mistake("basic-gradient-sign", BASIC, "gradient", "the sign is flipped: 2x(y − ŷ)",
+            """
+            def gradient(x, y_hat, y):
+                return 2 * x * (y - y_hat), 2 * (y - y_hat)
+            """, hint="the sign is flipped", cascade=TRAIN),
+    Mistake("basic-update-swapped", BASIC, "update", "returns (b, w) instead of (w, b)",
+            """
+            def update(w, b, dw, db, lr):
+                return b - lr * db, w - lr * dw
+            """, hint="the results are swapped", cascade=TRAIN),
+    Mistake("basic-update-fixed-lr", BASIC, "update", "uses lr = 0.1 (the slides' η) instead of lr",
+            """
+            def update(w, b, dw, db, lr):
+                return w - 0.1 * dw, b - 0.1 * db
+            """, hint="not a fixed 0.1", cascade=TRAIN),
+    Mistake("basic-update-plus", BASIC, "update", "climbs the gradient: w + lr·dw",
+            """
+            def update(w, b, dw, db, lr):
+                return w + lr * dw, b + lr * db
+            """, hint="step against the gradient", cascade=TRAIN),
+    Mistake("basic-train-one-epoch", BASIC, "train", "one pass over the data, whatever epochs says",
+            """
+            def train(xs, ys, w, b, lr, epochs):
+                losses = []
+                for x, y in zip(xs, ys):
+                    y_hat = predict(x, w, b)
+                    losses.append(loss(y_hat, y))
+                    dw, db = gradient(x, y_hat, y)
+                    w, b = update(w, b, dw, db, lr)
+                return w, b, losses
+            """, hint="train runs for every epoch"),
+    Mistake("basic-train-fixed-lr", BASIC, "train", "passes lr = 0.1 to update instead of lr",
+            """
+            def train(xs, ys, w, b, lr, epochs):
+                losses = []
+                for _ in range(epochs):
+                    for x, y in zip(xs, ys):
+                        y_hat = predict(x, w, b)
+                        losses.append(loss(y_hat, y))
+                        dw, db = gradient(x, y_hat, y)
+                        w, b = update(w, b, dw, db, 0.1)
+                return w, b, losses
+            """, hint="not a fixed 0.1"),
+    Mistake("basic-train-loss-after-update", BASIC, "train",
+            "records the loss after the update (step 3 after step 5)",
+            """
+            def train(xs, ys, w, b, lr, epochs):
+                losses = []
+                for _ in range(epochs):
+                    for x, y in zip(xs, ys):
+                        y_hat = predict(x, w, b)
+                        dw, db = gradient(x, y_hat, y)
+                        w, b = update(w, b, dw, db, lr)
+                        losses.append(loss(predict(x, w, b), y))
+                return w, b, losses
+            """, hint="record each loss before the update"),
+    Mistake("basic-train-last-epoch-losses", BASIC, "train",
+            "starts a new list of losses every epoch: returns only the last epoch's losses",
+            """
+            def train(xs, ys, w, b, lr, epochs):
+                for _ in range(epochs):
+                    losses = []
+                    for x, y in zip(xs, ys):
+                        y_hat = predict(x, w, b)
+                        losses.append(loss(y_hat, y))
+                        dw, db = gradient(x, y_hat, y)
+                        w, b = update(w, b, dw, db, lr)
+                return w, b, losses
+            """, hint="epochs × n losses"),
+
+    # ------------------------------------------------------------------ linear_regression_numpy
+    Mistake("numpy-predict-no-bias", NUMPY, "predict", "drops the bias: ŷ = w·x without θ₀",
+            """
+            def predict(x, theta):
+                return x[1:] @ theta[1:]
+            """, hint="the bias b is missing", cascade=TRAIN),
+    Mistake("numpy-predict-loop", NUMPY, "predict",
+            "a Python for-loop over the entries: right values, loses only the style point",
+            """
+            def predict(x, theta):
+                total = 0.0
+                for j in range(len(x)):
+                    total += x[j] * theta[j]
+                return total
+            """, hint="not a loop over the entries", kinds=("style",)),
+    Mistake("numpy-loss-halved", NUMPY, "loss", "the ½(ŷ − y)² of other courses",
+            """
+            def loss(y_hat, y):
+                return 0.5 * (y_hat - y) ** 2
+            """, hint="has no ½", cascade=TRAIN),
+    Mistake("numpy-gradient-no-factor-2", NUMPY, "gradient", "the factor 2 is missing: x(ŷ − y)",
+            """
+            def gradient(x, y_hat, y):
+                return x * (y_hat - y)
+            """, hint="the factor 2 is missing", cascade=TRAIN),
+    Mistake("numpy-gradient-list", NUMPY, "gradient",
+            "returns a Python list instead of an array: right values, fails the contract (and "
+            "train, whose update cannot subtract a list times lr)",
+            """
+            def gradient(x, y_hat, y):
+                return (2 * x * (y_hat - y)).tolist()
+            """, kinds=("contract",), cascade=TRAIN),
+    Mistake("numpy-gradient-hard-coded", NUMPY, "gradient",
+            "an if-chain on the worked inputs of slides 6 and 20, zeros elsewhere",
+            """
+            def gradient(x, y_hat, y):
+                if list(x) == [1.0, 2.0] and y_hat == 6.0 and y == 18.0:
+                    return np.array([-24.0, -48.0])
+                if list(x) == [1.0, 3.0] and y_hat == 8.0 and y == 22.0:
+                    return np.array([-28.0, -84.0])
+                return np.zeros_like(x)
+            """, cascade=TRAIN),
+    Mistake("numpy-update-no-lr", NUMPY, "update", "forgets the learning rate: θ − ∇θL",
+            """
+            def update(theta, grad, lr):
+                return theta - grad
+            """, hint="multiply the gradient by the learning rate", cascade=TRAIN),
+    Mistake("numpy-update-hard-coded", NUMPY, "update",
+            "returns slide 7's θ = [4.4, 6.8] when given slide 6's inputs, θ unchanged otherwise",
+            """
+            def update(theta, grad, lr):
+                if list(theta) == [2.0, 2.0] and list(grad) == [-24.0, -48.0]:
+                    return np.array([4.4, 6.8])
+                return theta.copy()
+            """, cascade=TRAIN),
+    Mistake("numpy-train-reversed", NUMPY, "train", "takes the samples last to first",
+            """
+            def train(X, y, theta, lr, epochs):
+                losses = []
+                for _ in range(epochs):
+                    for x_i, y_i in zip(X[::-1], y[::-1]):
+                        y_hat = predict(x_i, theta)
+                        losses.append(loss(y_hat, y_i))
+                        theta = update(theta, gradient(x_i, y_hat, y_i), lr)
+                return theta, losses
+            """, hint="take the samples in data order"),
+    Mistake("numpy-train-shuffled", NUMPY, "train", "shuffles the samples every epoch (SGD style)",
+            """
+            def train(X, y, theta, lr, epochs):
+                rng = np.random.default_rng(0)
+                losses = []
+                for _ in range(epochs):
+                    for i in rng.permutation(len(X)):
+                        y_hat = predict(X[i], theta)
+                        losses.append(loss(y_hat, y[i]))
+                        theta = update(theta, gradient(X[i], y_hat, y[i]), lr)
+                return theta, losses
+            """),
+    Mistake("numpy-train-no-update", NUMPY, "train",
+            "computes the new θ but never keeps it (update's result is dropped)",
+            """
+            def train(X, y, theta, lr, epochs):
+                losses = []
+                for _ in range(epochs):
+                    for x_i, y_i in zip(X, y):
+                        y_hat = predict(x_i, theta)
+                        losses.append(loss(y_hat, y_i))
+                        update(theta, gradient(x_i, y_hat, y_i), lr)
+                return theta, losses
+            """, hint="θ never changes"),
+
+    # ------------------------------------------------------------------ logistic_regression
+    Mistake("logistic-sigmoid-plus-z", LOGISTIC, "sigmoid", "e^z instead of e^(−z): σ(−z)",
+            """
+            def sigmoid(z):
+                return 1 / (1 + np.exp(z))
+            """, hint="the exponent is −z", cascade=("predict", "train")),
+    Mistake("logistic-sigmoid-math-exp", LOGISTIC, "sigmoid",
+            "math.exp: right for a number, fails on an array (the elementwise contract only)",
+            """
+            import math
+
+
+            def sigmoid(z):
+                return 1 / (1 + math.exp(-z))
+            """, hint="np.exp", kinds=("contract",)),
+    Mistake("logistic-predict-z", LOGISTIC, "predict", "returns z = θᵀx instead of σ(z)",
+            """
+            def predict(x, theta):
+                return x @ theta
+            """, hint="this is z = θᵀx", cascade=TRAIN),
+    Mistake("logistic-predict-no-bias", LOGISTIC, "predict", "drops the bias: σ(w·x)",
+            """
+            def predict(x, theta):
+                return sigmoid(x[1:] @ theta[1:])
+            """, hint="the bias is missing", cascade=TRAIN),
+    Mistake("logistic-loss-log10", LOGISTIC, "loss", "log10 instead of the natural log",
+            """
+            def loss(y_hat, y):
+                return -y * np.log10(y_hat) - (1 - y) * np.log10(1 - y_hat)
+            """, hint="natural log", cascade=TRAIN),
+    Mistake("logistic-loss-no-minus", LOGISTIC, "loss", "the leading minus of the BCE is missing",
+            """
+            def loss(y_hat, y):
+                return y * np.log(y_hat) + (1 - y) * np.log(1 - y_hat)
+            """, hint="the minus sign is missing", cascade=TRAIN),
+    Mistake("logistic-loss-slide-figures", LOGISTIC, "loss",
+            "an if-chain that returns the slides' rounded losses for the worked ŷ",
+            """
+            def loss(y_hat, y):
+                if round(y_hat, 4) == 0.5374:
+                    return 0.771
+                if round(y_hat, 4) == 0.5298:
+                    return 0.755
+                if round(y_hat, 4) == 0.5207:
+                    return 0.735
+                if round(y_hat, 4) == 0.5866:
+                    return 0.883
+                return -y * np.log(y_hat) - (1 - y) * np.log(1 - y_hat)
+            """, hint="the slide's rounded figure", cascade=TRAIN),
+    Mistake("logistic-gradient-factor-2", LOGISTIC, "gradient",
+            "keeps the linear regression's factor 2: 2x(ŷ − y)",
+            """
+            def gradient(x, y_hat, y):
+                return 2 * x * (y_hat - y)
+            """, hint="that is the linear regression gradient", cascade=TRAIN),
+    Mistake("logistic-gradient-mse", LOGISTIC, "gradient",
+            "the squared error's gradient through σ: x(ŷ − y)ŷ(1 − ŷ)",
+            """
+            def gradient(x, y_hat, y):
+                return x * (y_hat - y) * y_hat * (1 - y_hat)
+            """, hint="ŷ(1 − ŷ) cancels", cascade=TRAIN),
+    Mistake("logistic-gradient-sign", LOGISTIC, "gradient", "the sign is flipped: x(y − ŷ)",
+            """
+            def gradient(x, y_hat, y):
+                return x * (y - y_hat)
+            """, hint="the sign is flipped", cascade=TRAIN),
+    Mistake("logistic-update-plus", LOGISTIC, "update", "climbs the gradient: θ + η∇θL",
+            """
+            def update(theta, grad, lr):
+                return theta + lr * grad
+            """, hint="step against the gradient", cascade=TRAIN),
+    Mistake("logistic-update-fixed-lr", LOGISTIC, "update", "uses lr = 0.1 instead of lr",
+            """
+            def update(theta, grad, lr):
+                return theta - 0.1 * grad
+            """, hint="not a fixed 0.1", cascade=TRAIN),
+    Mistake("logistic-classify-strict", LOGISTIC, "classify", "ŷ > threshold instead of ≥",
+            """
+            def classify(y_hat, threshold=0.5):
+                return int(y_hat > threshold)
+            """, hint="at the threshold itself the class is 1"),
+    Mistake("logistic-classify-fixed-threshold", LOGISTIC, "classify",
+            "ignores the threshold argument and compares with 0.5",
+            """
+            def classify(y_hat, threshold=0.5):
+                return int(y_hat >= 0.5)
+            """, hint="use the threshold argument"),
+    Mistake("logistic-classify-round", LOGISTIC, "classify",
+            "round(ŷ): ignores the threshold, and Python rounds 0.5 to 0",
+            """
+            def classify(y_hat, threshold=0.5):
+                return round(y_hat)
+            """),
+    Mistake("logistic-train-loss-after-update", LOGISTIC, "train",
+            "records the loss after the update",
+            """
+            def train(X, y, theta, lr, epochs):
+                losses = []
+                for _ in range(epochs):
+                    for x_i, y_i in zip(X, y):
+                        y_hat = predict(x_i, theta)
+                        theta = update(theta, gradient(x_i, y_hat, y_i), lr)
+                        losses.append(loss(predict(x_i, theta), y_i))
+                return theta, losses
+            """, hint="record each loss before the update"),
+    Mistake("logistic-train-one-epoch", LOGISTIC, "train", "ignores epochs: one pass only",
+            """
+            def train(X, y, theta, lr, epochs):
+                losses = []
+                for x_i, y_i in zip(X, y):
+                    y_hat = predict(x_i, theta)
+                    losses.append(loss(y_hat, y_i))
+                    theta = update(theta, gradient(x_i, y_hat, y_i), lr)
+                return theta, losses
+            """, hint="train runs for every epoch"),
+    Mistake("logistic-train-fixed-lr", LOGISTIC, "train", "passes lr = 0.1 to update",
+            """
+            def train(X, y, theta, lr, epochs):
+                losses = []
+                for _ in range(epochs):
+                    for x_i, y_i in zip(X, y):
+                        y_hat = predict(x_i, theta)
+                        losses.append(loss(y_hat, y_i))
+                        theta = update(theta, gradient(x_i, y_hat, y_i), 0.1)
+                return theta, losses
+            """, hint="not a fixed 0.1"),
+]

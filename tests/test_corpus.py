@@ -1,0 +1,145 @@
+"""The grader against a corpus of student submissions (tests/corpus/).
+
+Every entry of corpus/mistakes.py must lose points in its own function (with a message that names
+a slide and, where the grader knows the mistake, the expected hint) and nowhere outside the
+functions that call it; every entry of corpus/valid.py must score 100/100 with every check passed.
+
+Seeds: SEED for the mistakes, VALID_SEEDS for the valid styles. GDKIT_CORPUS_SEEDS="0-40" (or
+"3,7,11") grades every entry with each of those seeds instead, for a sweep.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from autograder import lecture
+from autograder.runner import grade
+from corpus.build import MODULES, SOLUTIONS, build, replace_function
+from corpus.mistakes import MISTAKES
+from corpus.valid import STYLES
+
+SEED = 1
+VALID_SEEDS = (1, 2)
+CHAIN = "fed by predict, matches sympy's ∂L/∂θ at θ"
+
+
+def seeds_from_env(default):
+    text = os.environ.get("GDKIT_CORPUS_SEEDS", "").strip()
+    if not text:
+        return tuple(default)
+    out = []
+    for part in text.split(","):
+        if "-" in part:
+            lo, hi = part.split("-")
+            out += range(int(lo), int(hi) + 1)
+        else:
+            out.append(int(part))
+    return tuple(out)
+
+
+MISTAKE_SEEDS = seeds_from_env([SEED])
+STYLE_SEEDS = seeds_from_env(VALID_SEEDS)
+
+
+def failing(checks):
+    return [c for c in checks if not c.passed]
+
+
+def show(checks):
+    return "\n".join(f"  - {c.id} [{c.kind}, {c.status}]: {c.message}"
+                     + (f"\n      hint: {c.hint}" if c.hint else "") for c in checks) or "  (none)"
+
+
+def no_infrastructure_trouble(report):
+    """A crash or a grader fault is never what a corpus entry is about: say so plainly."""
+    trouble = [c for c in report.checks if c.status in ("crash", "fault")]
+    assert not report.faults and not trouble, (
+        "the grading machinery failed, not the submission (a worker killed or not started: "
+        "another grader on this host?):\n" + show(trouble) + "\n" + "\n".join(report.faults))
+
+
+# --------------------------------------------------------------------------- the corpus itself
+
+def test_corpus_is_large_and_covers_every_function():
+    assert len(MISTAKES) >= 24
+    assert len(STYLES) >= 8
+    ids = [m.id for m in MISTAKES] + [s.id for s in STYLES]
+    assert len(ids) == len(set(ids)), "corpus ids must be unique"
+    rubric = set(lecture.rubric())
+    covered = {f"{m.module}.{m.function}" for m in MISTAKES}
+    assert covered == rubric, f"functions without a mistake: {sorted(rubric - covered)}"
+    for m in MISTAKES:
+        assert m.module in MODULES
+        assert f"{m.module}.{m.function}" in rubric, m.id
+        assert m.function not in m.cascade, m.id
+        assert all(f"{m.module}.{f}" in rubric for f in m.cascade), m.id
+
+
+def test_build_replaces_one_function_and_keeps_the_rest(tmp_path):
+    source = (SOLUTIONS / "linear_regression_numpy.py").read_text(encoding="utf-8")
+    new = replace_function(source, "loss", "def loss(y_hat, y):\n    return 0.0\n")
+    assert "return 0.0" in new and "(y_hat - y) ** 2" not in new.split("def gradient")[0]
+    head, tail = source.split("def loss")[0], source.split("def gradient")[1]
+    assert new.startswith(head) and new.endswith(tail)
+    folder = build(tmp_path / "s")
+    for module in MODULES:
+        assert (folder / f"{module}.py").read_bytes() == (SOLUTIONS / f"{module}.py").read_bytes()
+    with pytest.raises(ValueError):
+        replace_function(source, "loss", "def other():\n    pass\n")
+
+
+# --------------------------------------------------------------------------- mistakes
+
+@pytest.mark.parametrize("seed", MISTAKE_SEEDS)
+@pytest.mark.parametrize("mistake", MISTAKES, ids=lambda m: m.id)
+def test_mistake_loses_points_in_its_own_function_only(mistake, seed, tmp_path):
+    folder = build(tmp_path / mistake.id, functions={(mistake.module, mistake.function): mistake.code})
+    report = grade(folder, seed=seed)
+    no_infrastructure_trouble(report)
+    functions = {f.key: f for f in report.functions}
+    assert set(functions) == set(lecture.rubric())
+    target = functions[f"{mistake.module}.{mistake.function}"]
+    context = f"{mistake.id} ({mistake.description}), seed {seed}; failed checks:\n{show(failing(report.checks))}"
+
+    # the target loses points, for the right reasons, and says where in the lecture to look
+    assert target.points < target.max_points, f"a wrong {target.key} scored full marks: {context}"
+    lost = failing(target.checks)
+    if mistake.kinds is not None:
+        assert {c.kind for c in lost} <= set(mistake.kinds), context
+    for c in lost:
+        if c.status == "failed":
+            assert "slide" in c.message, f"{c.id}: the message names no slide: {c.message!r}"
+    if mistake.hint is not None:
+        assert any(mistake.hint in (c.hint or "") for c in lost), (
+            f"no hint mentions {mistake.hint!r}: {context}")
+
+    # the functions that call it lose points too, and nothing else does
+    for key, f in functions.items():
+        if f is target:
+            continue
+        if f.module == mistake.module and f.function in mistake.cascade:
+            assert f.points < f.max_points, f"{key} calls the wrong {target.key} yet scored full: {context}"
+            if mistake.cascade_kinds is not None:
+                assert {c.kind for c in failing(f.checks)} <= set(mistake.cascade_kinds), context
+        else:
+            assert f.points == f.max_points, f"{key} lost points for a mistake in {target.key}: {context}"
+
+    # a wrong predict never costs gradient points: the chain check feeds gradient the student's ŷ
+    if mistake.function == "predict":
+        chain = [c for c in report.checks if c.module == mistake.module and c.name == CHAIN]
+        assert len(chain) == 1 and chain[0].passed, context
+
+
+# --------------------------------------------------------------------------- valid styles
+
+@pytest.mark.parametrize("seed", STYLE_SEEDS)
+@pytest.mark.parametrize("style", STYLES, ids=lambda s: s.id)
+def test_valid_style_gets_full_marks(style, seed, tmp_path):
+    folder = build(tmp_path / style.id, functions=style.functions, modules=style.modules)
+    report = grade(folder, seed=seed)
+    no_infrastructure_trouble(report)
+    bad = failing(report.checks)
+    assert not bad, f"{style.id} ({style.description}), seed {seed}: a right answer lost points:\n{show(bad)}"
+    assert report.score == report.max_score == 100
