@@ -10,30 +10,48 @@ docs/isolation.md):
     hangs (CPU limit, the caller's timeouts + kill()), runaway memory and crashes;
     it stops nothing malicious.
 ``uid``
-    As ``process``, plus: uid/gid 65534 (nobody/nogroup) with no supplementary
-    groups, RLIMIT_NPROC, no_new_privs, and a seccomp filter (see _seccomp_filter)
-    where the kernel has seccomp. No namespaces: the worker sees the host's
-    file system (as nobody) and other processes.
+    As ``process``, plus: a uid and gid of its own, leased for this worker
+    alone from ``ID_BASE`` .. ``ID_BASE + ID_COUNT - 1`` (no account uses
+    them), the stage's group as its only supplementary group, RLIMIT_NPROC,
+    no_new_privs, and a seccomp filter (see _seccomp_filter) where the kernel
+    has seccomp. No namespaces: the worker sees the host's file system (as
+    "other") and other processes.
 ``bwrap``
     bubblewrap: own mount, PID, network, IPC, UTS (and cgroup) namespaces, a
     file system that only holds /usr (+ /lib*, /bin), the Python prefix(es) and
-    the stage, and inside it setpriv switches to uid/gid 65534 with no
-    capabilities and no_new_privs, plus the same seccomp filter. No user
-    namespace: as root, bwrap maps the sandbox uid to the host's root.
+    the stage, and inside it setpriv switches to the worker's own uid/gid (as
+    in ``uid``) with no capabilities and no_new_privs, plus the same seccomp
+    filter. No user namespace: as root, bwrap maps the sandbox uid to the
+    host's root.
+
+Ids (uid and bwrap layers, grader running as root): ``make_stage`` leases one
+id for the stage (its group: the stage is root:<id>, 0750/0640, so only that
+submission's workers can read it) and ``spawn`` leases one per worker (its uid
+and gid). A lease is an ``flock`` on ``/run/gdkit/ids/<id>``, so it is
+exclusive across every grader process on the machine and the kernel drops it
+when a grader dies; ``kill`` releases the worker's id after killing every
+process of that uid (``kill(-1, SIGKILL)`` as that uid: escaped orphans too),
+``remove_stage`` the stage's id after removing the stage.
 
 Everything is stdlib only (ctypes for prctl in the uid layer).
 """
 
 from __future__ import annotations
 
+import atexit
 import ctypes
 import errno
+import fcntl
+import grp
 import json
 import os
 import platform
+import pwd
+import random
 import resource
 import shutil
 import signal
+import stat
 import struct
 import subprocess
 import sys
@@ -54,12 +72,21 @@ __all__ = [
     "make_stage",
     "remove_stage",
     "worker_python",
-    "NOBODY",
+    "worker_uid",
+    "stage_gid",
+    "exposed",
+    "ID_BASE",
+    "ID_COUNT",
 ]
 
 LAYERS = ("process", "uid", "bwrap")  # weakest to strongest
 
-NOBODY = 65534  # uid and gid of the worker in the uid and bwrap layers
+# Worker and stage ids (uid and bwrap layers): 2,000,000,000 .. 2,000,999,999.
+# systemd's map of the uid space (https://systemd.io/UIDS-GIDS/) leaves
+# 1879048192 .. 2147352575 unused (above the container ranges, below the
+# "foreign" range and 2^31); ids that an account or group uses are skipped.
+ID_BASE = 2_000_000_000
+ID_COUNT = 1_000_000
 
 # size of the tmpfs mounted on <stage>/tmp (and /tmp) inside the bwrap sandbox
 SCRATCH_TMPFS_BYTES = 64 << 20
@@ -69,7 +96,7 @@ SCRATCH_TMPFS_BYTES = 64 << 20
 class Limits:
     memory: int = 1 << 30  # RLIMIT_AS, bytes (1 GiB)
     cpu: int = 120  # RLIMIT_CPU, seconds of CPU for one worker's life
-    nproc: int = 64  # RLIMIT_NPROC (only meaningful after dropping to an unprivileged uid)
+    nproc: int = 64  # RLIMIT_NPROC: per worker in the uid/bwrap layers (its own uid); not set in process
     fsize: int = 16 << 20  # RLIMIT_FSIZE, bytes
     nofile: int = 256  # RLIMIT_NOFILE
     # core dumps always off (RLIMIT_CORE = 0)
@@ -326,6 +353,306 @@ class _SockFprog(ctypes.Structure):
 
 
 # --------------------------------------------------------------------------- #
+# ids: a uid/gid of its own for every worker, a gid for every stage
+# --------------------------------------------------------------------------- #
+# A lease on id X is an exclusive flock(2) on the file <lock dir>/X, held
+# through an fd of this process. flock is exclusive between processes (and
+# between open file descriptions in one process), and the kernel drops it when
+# the holder dies, however it dies. A release unlinks the file while still
+# holding the lock, then closes it; a taker that locked an old, unlinked inode
+# notices that the path no longer names it and moves on.
+#
+# The file holds a JSON record (role, pid, stage). If a taker finds a file that
+# exists, is unlocked and holds a record, its holder died without releasing:
+# the taker first kills every process that still has X among its uids, gids or
+# groups (a crashed grader's escaped orphans) and removes the stage the record
+# names if it is still there and is root:X, so nothing of the last holder can
+# read what the new holder's workers get.
+
+_ID_DIRS = ("/run/gdkit", "/run/gdkit/ids")  # fallback without /run: /tmp/gdkit-ids-0
+_ID_DIRS_NO_RUN = ("/tmp/gdkit-ids-0",)
+_DRAIN_RECHECK = 0.25  # s between rescans of ids whose zombies init has not reaped yet
+_DRAIN_MAX = 30.0  # s after which such an id is released anyway
+_ACQUIRE_TRIES = 256
+
+
+@dataclass(eq=False)
+class _Lease:
+    id: int
+    fd: int
+    path: str
+    owner: int  # pid that took it: a forked child never unlinks its parent's lease
+    draining_since: float | None = None
+
+
+_lease_lock = threading.Lock()
+_stage_leases: dict[str, _Lease] = {}  # abspath of stage -> its group's lease
+_worker_leases: dict[int, _Lease] = {}  # worker pid -> its uid's lease
+_draining: list[_Lease] = []  # killed workers' ids, held until init has reaped their zombies
+_last_drain = [0.0]
+_id_dir_cache: list[str] = []
+_rng = random.SystemRandom()  # not duplicated across fork()
+
+
+def _in_pool(n: int) -> bool:
+    return ID_BASE <= n < ID_BASE + ID_COUNT
+
+
+def _id_dir() -> str:
+    """The lock directory: root-owned, 0700, no symlinks (created if missing)."""
+    if _id_dir_cache:
+        return _id_dir_cache[0]
+    chain = _ID_DIRS if os.path.isdir("/run") else _ID_DIRS_NO_RUN
+    for d in chain:
+        try:
+            os.mkdir(d, 0o700)
+        except FileExistsError:
+            pass
+        st = os.lstat(d)
+        if not stat.S_ISDIR(st.st_mode) or st.st_uid != 0:
+            raise RuntimeError(f"{d} must be a directory owned by root (it is not: refusing to keep "
+                               "worker id locks there)")
+        if st.st_mode & 0o077:
+            os.chmod(d, 0o700)
+    _id_dir_cache.append(chain[-1])
+    return chain[-1]
+
+
+def _unassigned(n: int) -> bool:
+    """No account and no group has this number (asked through NSS: /etc/passwd, LDAP, ...)."""
+    for lookup in (pwd.getpwuid, grp.getgrgid):
+        try:
+            lookup(n)
+            return False
+        except KeyError:
+            pass
+        except OSError:
+            return False
+    return True
+
+
+def _acquire(role: str, stage: str | None = None, *, ids=None, directory: str | None = None) -> _Lease:
+    """Lease a free id (random order over the pool, or the given `ids` in order)."""
+    _drain()
+    directory = directory or _id_dir()
+    candidates = ids if ids is not None else (ID_BASE + _rng.randrange(ID_COUNT) for _ in range(_ACQUIRE_TRIES))
+    for n in candidates:
+        if not _in_pool(n) or not _unassigned(n):
+            continue
+        lease = _try_lock(n, directory, role, stage)
+        if lease is not None:
+            return lease
+    raise RuntimeError(f"no free worker id in {ID_BASE}..{ID_BASE + ID_COUNT - 1} (lock dir {directory})")
+
+
+def _try_lock(n: int, directory: str, role: str, stage: str | None) -> _Lease | None:
+    path = os.path.join(directory, str(n))
+    flags = os.O_RDWR | os.O_CLOEXEC | os.O_NOFOLLOW
+    try:
+        fd = os.open(path, flags | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        try:
+            fd = os.open(path, flags)
+        except OSError:  # released (unlinked) meanwhile, or not a regular file
+            return None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        here = os.fstat(fd)
+        there = os.stat(path, follow_symlinks=False)
+        if (here.st_dev, here.st_ino) != (there.st_dev, there.st_ino):
+            raise BlockingIOError  # we locked an inode that a release unlinked
+        previous = os.pread(fd, 65536, 0)
+        if previous:
+            _clean_stale(n, previous)
+        record = json.dumps({"role": role, "pid": os.getpid(), "stage": stage}).encode()
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, record, 0)
+    except (BlockingIOError, FileNotFoundError):
+        os.close(fd)
+        return None
+    except BaseException:
+        os.close(fd)
+        raise
+    return _Lease(n, fd, path, os.getpid())
+
+
+def _clean_stale(n: int, raw: bytes) -> None:
+    """The last holder of id `n` died holding it: kill what it left running, remove its stage."""
+    try:
+        record = json.loads(raw)
+    except ValueError:
+        record = {}
+    _kill_holders(n)
+    stage = record.get("stage") if isinstance(record, dict) else None
+    if isinstance(record, dict) and record.get("role") == "stage" and isinstance(stage, str) and os.path.isabs(stage):
+        try:
+            st = os.lstat(stage)
+        except OSError:
+            return
+        if stat.S_ISDIR(st.st_mode) and st.st_uid == 0 and st.st_gid == n:
+            _rmtree(Path(stage))
+
+
+def _release(lease: _Lease) -> None:
+    if lease.fd < 0:
+        return
+    if lease.owner == os.getpid():
+        try:
+            os.unlink(lease.path)  # while still locked: see above
+        except FileNotFoundError:
+            pass
+    os.close(lease.fd)
+    lease.fd = -1
+
+
+def _retire(lease: _Lease) -> None:
+    """Release a killed worker's id, or keep it until init has reaped its zombies.
+
+    RLIMIT_NPROC counts zombies, and init reaps orphans only every couple of
+    seconds on some machines: a new worker given the id at once could fail to
+    fork or even to start after a fork bomb.
+    """
+    if lease.id not in _residue({lease.id}):
+        _release(lease)
+        return
+    with _lease_lock:
+        lease.draining_since = time.monotonic()
+        _draining.append(lease)
+
+
+def _drain(force: bool = False) -> None:
+    """Release the draining ids whose processes are all reaped (or that waited _DRAIN_MAX)."""
+    now = time.monotonic()
+    with _lease_lock:
+        if not _draining or (not force and now - _last_drain[0] < _DRAIN_RECHECK):
+            return
+        _last_drain[0] = now
+        pending = list(_draining)
+    left = set() if force else _residue({lease.id for lease in pending})
+    for lease in pending:
+        if lease.id not in left or now - lease.draining_since > _DRAIN_MAX:
+            with _lease_lock:
+                if lease in _draining:
+                    _draining.remove(lease)
+                else:
+                    continue
+            _release(lease)
+
+
+atexit.register(_drain, True)
+
+
+def _proc_ids(pid: str) -> tuple[int, set[int], bool] | None:
+    """(real uid, every uid/gid/group number, is a zombie) of a process, from /proc/<pid>/status."""
+    try:
+        with open(f"/proc/{pid}/status") as fh:
+            text = fh.read()
+    except OSError:
+        return None
+    ids: set[int] = set()
+    ruid = None
+    zombie = False
+    for line in text.splitlines():
+        key, _, value = line.partition(":")
+        if key in ("Uid", "Gid", "Groups"):
+            nums = [int(x) for x in value.split()]
+            ids.update(nums)
+            if key == "Uid" and nums:
+                ruid = nums[0]
+        elif key == "State":
+            zombie = value.split()[:1] in (["Z"], ["X"])
+    return (ruid, ids, zombie) if ruid is not None else None
+
+
+def _residue(uids: set[int]) -> set[int]:
+    """Those of `uids` that still own a process, zombies included."""
+    found: set[int] = set()
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            info = _proc_ids(entry)
+            if info is not None and info[0] in uids:
+                found.add(info[0])
+    return found
+
+
+def _kill_holders(n: int) -> None:
+    """Kill every live process with `n` among its uids, gids or groups."""
+    for _ in range(5):
+        found: dict[int, int] = {}
+        for entry in os.listdir("/proc"):
+            if entry.isdigit():
+                info = _proc_ids(entry)
+                if info is not None and n in info[1] and not info[2]:
+                    found[int(entry)] = info[0]
+        found.pop(os.getpid(), None)
+        if not found:
+            return
+        for uid in {u for u in found.values() if _in_pool(u)}:
+            _sweep_uid(uid)
+        _signal([p for p, u in found.items() if not _in_pool(u)], signal.SIGKILL)
+        time.sleep(0.01)
+
+
+_TRUE = "/bin/true" if os.path.exists("/bin/true") else sys.executable
+
+
+def _sweep_uid(uid: int) -> None:
+    """SIGKILL every process of `uid`, at once: kill(-1, SIGKILL) from a child that is `uid`.
+
+    kill(-1) reaches every process the sender may signal (same real or saved
+    uid), in every PID namespace below ours (bwrap sandboxes too), except
+    itself and init; the kernel walks the task list under a lock that fork()
+    needs, so nothing of that uid can fork its way past it.
+    """
+
+    def child() -> None:  # runs in the forked child; never returns
+        try:
+            os.setgroups([])
+            os.setresgid(uid, uid, uid)
+            os.setresuid(uid, uid, uid)
+            try:
+                os.kill(-1, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        except BaseException:
+            os._exit(1)
+        os._exit(0)
+
+    proc = subprocess.Popen([_TRUE], preexec_fn=child, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, close_fds=True, env={})
+    if proc.wait() != 0:
+        raise RuntimeError(f"could not switch to uid {uid} to kill its processes")
+
+
+def worker_uid(proc: subprocess.Popen) -> int | None:
+    """The uid (= gid) leased to a live worker (uid and bwrap layers), else None."""
+    with _registry_lock:
+        lease = _worker_leases.get(proc.pid)
+    return lease.id if lease is not None else None
+
+
+def stage_gid(stage: Path) -> int | None:
+    """The group leased to a stage (made by make_stage as root), else None."""
+    with _lease_lock:
+        lease = _stage_leases.get(os.path.abspath(stage))
+    return lease.id if lease is not None else None
+
+
+def _ids_mappable() -> str | None:
+    """None when this user namespace maps the whole id pool (setresuid would fail with EINVAL)."""
+    lo, hi = ID_BASE, ID_BASE + ID_COUNT
+    for kind in ("uid_map", "gid_map"):
+        try:
+            with open(f"/proc/self/{kind}") as fh:
+                rows = [tuple(int(x) for x in line.split()) for line in fh if line.strip()]
+        except OSError:
+            continue
+        if not any(len(r) == 3 and r[0] <= lo and hi <= r[0] + r[2] for r in rows):
+            return f"/proc/self/{kind} does not map the worker ids {lo}..{hi - 1}"
+    return None
+
+
+# --------------------------------------------------------------------------- #
 # availability
 # --------------------------------------------------------------------------- #
 
@@ -361,21 +688,20 @@ def _tool(name: str) -> str | None:
     return shutil.which(name)
 
 
-def _unreachable_by_nobody(path: str) -> str | None:
-    """The first directory on the way to `path` that uid/gid 65534 cannot traverse."""
+def _unreachable_by_other(path: str) -> str | None:
+    """The first directory on the way to `path` that a worker cannot traverse.
+
+    A worker's uid and gid are leased ids that own no file on the host, and
+    its one supplementary group owns only its stage: everywhere else it gets
+    the "other" permission bits.
+    """
     p = Path(path)
     for d in [*reversed(p.parents)]:
         try:
             st = os.stat(d)
         except OSError as exc:
             return f"{d}: {exc.strerror}"
-        if st.st_uid == NOBODY:
-            ok = st.st_mode & 0o100
-        elif st.st_gid == NOBODY:
-            ok = st.st_mode & 0o010
-        else:
-            ok = st.st_mode & 0o001
-        if not ok:
+        if not st.st_mode & stat.S_IXOTH:
             return f"{d} is mode {st.st_mode & 0o7777:04o} owner uid {st.st_uid}"
     return None
 
@@ -388,16 +714,25 @@ def _probe(layer: str) -> str | None:
     if not os.access(interp.exe, os.X_OK):
         return f"worker interpreter {interp.exe} is not executable"
     if layer in ("uid", "bwrap") and os.geteuid() != 0:
-        how = "switches to uid 65534" if layer == "uid" else "creates namespaces and switches to uid 65534 without a user namespace"
+        how = ("switches to a worker uid" if layer == "uid"
+               else "creates namespaces and switches to a worker uid without a user namespace")
         return f"needs root (the {layer} layer {how}); running as uid {os.geteuid()}"
+    if layer in ("uid", "bwrap"):
+        reason = _ids_mappable()
+        if reason:
+            return reason
+        try:
+            _id_dir()
+        except (OSError, RuntimeError) as exc:
+            return f"no lock directory for worker ids: {exc}"
     if layer == "uid":
         real = os.path.realpath(interp.exe)
         for target in (real, *interp.prefixes):
-            blocked = _unreachable_by_nobody(target)
+            blocked = _unreachable_by_other(target)
             if blocked:
                 return (
-                    f"interpreter {real} is not reachable by uid 65534 ({blocked}); set "
-                    "GDKIT_WORKER_PYTHON to one it can run, e.g. /usr/bin/python3 with apt's python3-numpy"
+                    f"interpreter {real} is not reachable by the worker uids ({blocked}); set "
+                    "GDKIT_WORKER_PYTHON to one they can run, e.g. /usr/bin/python3 with apt's python3-numpy"
                 )
     if layer == "bwrap":
         for tool, pkg in (("bwrap", "bubblewrap"), ("setpriv", "util-linux")):
@@ -424,12 +759,11 @@ def _probe(layer: str) -> str | None:
                 tail = err.read().decode(errors="replace").strip().splitlines()[-1:] or [""]
         finally:
             remove_stage(stage)
-    want_uid = 0 if layer == "process" else NOBODY
     fields = out.decode(errors="replace").split()
     if proc.returncode != 0 or len(fields) < 2 or fields[0] != "ok":
         return f"probe worker ({interp.exe} -I -c 'import numpy') failed with exit {proc.returncode}: {tail[0]}"
-    if layer != "process" and int(fields[1]) != want_uid:
-        return f"probe worker ran as uid {fields[1]}, not {want_uid}"
+    if layer != "process" and not _in_pool(int(fields[1])):
+        return f"probe worker ran as uid {fields[1]}, not a worker uid ({ID_BASE}..{ID_BASE + ID_COUNT - 1})"
     return None
 
 
@@ -472,18 +806,42 @@ def _spawn(layer: str, stage: Path, argv, limits: Limits, stderr) -> subprocess.
         close_fds=True,
         start_new_session=True,
     )
-    if layer == "process":
-        proc = subprocess.Popen(cmd, env=env, preexec_fn=_preexec_process(limits), **common)
-    elif layer == "uid":
-        proc = subprocess.Popen(cmd, env=env, preexec_fn=_preexec_uid(limits), **common)
-    elif layer == "bwrap":
-        proc = _spawn_bwrap(stage, cmd, env, limits, interp, common)
-    else:
+    if layer not in LAYERS:
         raise ValueError(f"unknown isolation layer {layer!r}; expected one of {LAYERS}")
+    lease = None
+    if layer != "process":
+        group = _stage_group(stage, layer)
+        lease = _acquire("worker", str(stage))
+    try:
+        if layer == "process":
+            proc = subprocess.Popen(cmd, env=env, preexec_fn=_preexec_process(limits), **common)
+        elif layer == "uid":
+            proc = subprocess.Popen(cmd, env=env, preexec_fn=_preexec_uid(limits, lease.id, group), **common)
+        else:
+            proc = _spawn_bwrap(stage, cmd, env, limits, interp, common, lease.id, group)
+    except BaseException:
+        if lease is not None:
+            _release(lease)  # the child died before or at exec: nothing runs as that uid
+        raise
     with _registry_lock:
         _stage_of[proc.pid] = str(stage)
         _live[proc.pid] = layer
+        if lease is not None:
+            _worker_leases[proc.pid] = lease
     return proc
+
+
+def _stage_group(stage: Path, layer: str) -> int:
+    """The stage's leased group (make_stage as root in this process, or a root:<pool id> stage)."""
+    with _lease_lock:
+        lease = _stage_leases.get(str(stage))
+    if lease is not None:
+        return lease.id
+    st = os.stat(stage)
+    if st.st_uid == 0 and _in_pool(st.st_gid):
+        return st.st_gid
+    raise RuntimeError(f"the {layer} layer needs a stage made by isolation.make_stage() as root "
+                       f"({stage} is owned by {st.st_uid}:{st.st_gid})")
 
 
 def _preexec_process(limits: Limits):
@@ -496,7 +854,7 @@ def _preexec_process(limits: Limits):
     return preexec
 
 
-def _preexec_uid(limits: Limits):
+def _preexec_uid(limits: Limits, uid: int, group: int):
     pairs = _rlimit_pairs(limits, nproc=True)
     # everything that allocates or imports is done here, before the fork
     libc = ctypes.CDLL(None, use_errno=True)
@@ -516,9 +874,9 @@ def _preexec_uid(limits: Limits):
         _keep = (buf, fprog)  # noqa: F841  (keep the filter alive until exec)
         for res, value in pairs:
             resource.setrlimit(res, (value, value))
-        os.setgroups([])
-        os.setresgid(NOBODY, NOBODY, NOBODY)
-        os.setresuid(NOBODY, NOBODY, NOBODY)
+        os.setgroups([group])
+        os.setresgid(uid, uid, uid)
+        os.setresuid(uid, uid, uid)
         if prctl(_PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0:
             raise OSError(ctypes.get_errno(), "prctl(PR_SET_NO_NEW_PRIVS)")
         if fprog_addr and prctl(_PR_SET_SECCOMP, _SECCOMP_MODE_FILTER, fprog_addr, 0, 0) != 0:
@@ -539,11 +897,61 @@ def _data_fd(data: bytes) -> int:
     return r
 
 
-_PASSWD = b"root:x:0:0:root:/root:/usr/sbin/nologin\nnobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n"
-_GROUP = b"root:x:0:\nnogroup:x:65534:\n"
+def _passwd(uid: int, group: int) -> tuple[bytes, bytes]:
+    """/etc/passwd and /etc/group for the sandbox: root, nobody, and the worker's own ids."""
+    passwd = (
+        "root:x:0:0:root:/root:/usr/sbin/nologin\n"
+        "nobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n"
+        f"gdkit:x:{uid}:{uid}:gdkit worker:/nonexistent:/usr/sbin/nologin\n"
+    )
+    group_ = f"root:x:0:\nnogroup:x:65534:\ngdkit:x:{uid}:\ngdkit-stage:x:{group}:gdkit\n"
+    return passwd.encode(), group_.encode()
 
 
-def _bwrap_args(stage: Path, env: dict[str, str], interp: _Interpreter, fds: dict[str, int]) -> list[str]:
+_TOP_DIRS = ("/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32")
+
+
+def _bwrap_view(interp: _Interpreter) -> tuple[list[tuple[str, str]], list[str], list[str]]:
+    """What the sandbox shows of the host: (prefix binds as (src, dest), every bound tree, masks).
+
+    Bound trees are /usr, the real /bin, /lib... directories, /etc/alternatives
+    and the interpreter's prefixes; masks are directories of the grader (this
+    package, an installed copy with its data/, the repository's solutions/,
+    tests/, data/) that lie inside a bound tree: an empty tmpfs covers them.
+    """
+    bound: list[str] = ["/usr"]
+    bound += [top for top in _TOP_DIRS if os.path.isdir(top) and not os.path.islink(top)]
+    binds: list[tuple[str, str]] = []
+
+    def bind(src: str, dest: str) -> None:
+        if _under(dest, bound):
+            return
+        binds.append((src, dest))
+        bound.append(dest)
+
+    # Python prefixes: the real directories, plus their unresolved spellings
+    for p in sorted(set(interp.prefixes), key=len):
+        real = os.path.realpath(p)
+        if os.path.isdir(real):
+            bind(real, real)
+            if p != real:
+                bind(real, p)
+    exe_dir = os.path.dirname(interp.exe)
+    if os.path.isdir(exe_dir):
+        bind(os.path.realpath(exe_dir), exe_dir)
+    trees = [*bound, "/etc/alternatives"]
+    masks = [m for m in dict.fromkeys([*interp.masks, *_grader_dirs()])
+             if os.path.isdir(m) and _under(m, trees, strict=True)]
+    return binds, trees, masks
+
+
+def _under(path: str, trees, *, strict: bool = False) -> bool:
+    """`path` is one of `trees` (unless strict) or lies inside one."""
+    return any((path == t and not strict) or path.startswith(t.rstrip("/") + "/") for t in trees)
+
+
+def _bwrap_args(stage: Path, env: dict[str, str], interp: _Interpreter, fds: dict[str, int],
+                uid: int, group: int) -> list[str]:
     a = [
         _tool("bwrap") or "bwrap",
         # every namespace but the user namespace (see module docstring)
@@ -555,14 +963,14 @@ def _bwrap_args(stage: Path, env: dict[str, str], interp: _Interpreter, fds: dic
     for k, v in env.items():
         a += ["--setenv", k, v]
     a += ["--ro-bind", "/usr", "/usr"]
-    for top in ("/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32"):
+    for top in _TOP_DIRS:
         if os.path.islink(top):
             a += ["--symlink", os.readlink(top), top]
         elif os.path.isdir(top):
             a += ["--ro-bind", top, top]
     a += [
         # a directory bwrap creates implicitly for a bind's destination is
-        # 0700 (root's): uid 65534 could not traverse it; make /etc explicitly
+        # 0700 (root's): the worker could not traverse it; make /etc explicitly
         "--perms", "0755", "--dir", "/etc",
         "--ro-bind", "/etc/ld.so.cache", "/etc/ld.so.cache",
         "--ro-bind-try", "/etc/localtime", "/etc/localtime",
@@ -578,7 +986,7 @@ def _bwrap_args(stage: Path, env: dict[str, str], interp: _Interpreter, fds: dic
     made: set[str] = {"/", "/usr", "/tmp", "/etc", "/dev", "/proc"}
 
     def parents(path: str) -> None:
-        # create the parents ourselves, 0755, so uid 65534 can traverse them
+        # create the parents ourselves, 0755, so the worker can traverse them
         # (on the host /root is 0700)
         for p in reversed(Path(path).parents):
             s = str(p)
@@ -586,32 +994,17 @@ def _bwrap_args(stage: Path, env: dict[str, str], interp: _Interpreter, fds: dic
                 a.extend(["--perms", "0755", "--dir", s])
                 made.add(s)
 
-    bound: list[str] = ["/usr"]
-
-    def bind(src: str, dest: str) -> None:
-        if any(dest == b or dest.startswith(b.rstrip("/") + "/") for b in bound):
-            return
+    binds, _, masks = _bwrap_view(interp)
+    for src, dest in binds:
         parents(dest)
         a.extend(["--ro-bind", src, dest])
-        bound.append(dest)
         made.add(dest)
-
-    # Python prefixes: the real directories, plus their unresolved spellings
-    for p in sorted(set(interp.prefixes), key=len):
-        real = os.path.realpath(p)
-        if os.path.isdir(real):
-            bind(real, real)
-            if p != real:
-                bind(real, p)
-    exe_dir = os.path.dirname(interp.exe)
-    if os.path.isdir(exe_dir):
-        bind(os.path.realpath(exe_dir), exe_dir)
-    # gdkit itself, if installed into the worker's Python, ships data/ (worked
-    # values, rubric): cover it with an empty read-only-for-65534 tmpfs
-    for m in interp.masks:
-        if any(m.startswith(b.rstrip("/") + "/") for b in bound):
-            a += ["--perms", "0755", "--tmpfs", m]
-    # the stage, read-only, at its own path; a private tmpfs as its tmp/
+    # the grader's own files inside a bound prefix (gdkit installed into the
+    # worker's Python ships data/: worked values, rubric): an empty tmpfs
+    for m in masks:
+        a += ["--perms", "0755", "--tmpfs", m]
+    # the stage, read-only, at its own path (root:<group> 0750: the worker is
+    # in that group); a private tmpfs as its tmp/
     s = str(stage)
     parents(s)
     a += ["--ro-bind", s, s]
@@ -622,7 +1015,7 @@ def _bwrap_args(stage: Path, env: dict[str, str], interp: _Interpreter, fds: dic
     a += [
         "--",
         _tool("setpriv") or "setpriv",
-        f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups",
+        f"--reuid={uid}", f"--regid={uid}", f"--groups={group}",
         "--no-new-privs", "--bounding-set=-all", "--inh-caps=-all",
         "--",
         # bwrap always exports PWD after its chdir; the worker's environment is
@@ -632,13 +1025,14 @@ def _bwrap_args(stage: Path, env: dict[str, str], interp: _Interpreter, fds: dic
     return a
 
 
-def _spawn_bwrap(stage, cmd, env, limits, interp, common) -> subprocess.Popen:
-    fds = {"passwd": _data_fd(_PASSWD), "group": _data_fd(_GROUP)}
+def _spawn_bwrap(stage, cmd, env, limits, interp, common, uid: int, group: int) -> subprocess.Popen:
+    passwd, group_file = _passwd(uid, group)
+    fds = {"passwd": _data_fd(passwd), "group": _data_fd(group_file)}
     try:
         bpf = _seccomp_filter() if _seccomp_supported() else None
         if bpf is not None:
             fds["seccomp"] = _data_fd(bpf)
-        argv = _bwrap_args(stage, env, interp, fds) + cmd
+        argv = _bwrap_args(stage, env, interp, fds, uid, group) + cmd
         return subprocess.Popen(
             argv,
             # bwrap itself runs with the caller's PATH-free minimal env; the
@@ -655,7 +1049,8 @@ def _spawn_bwrap(stage, cmd, env, limits, interp, common) -> subprocess.Popen:
 
 def _preexec_process_nproc(limits: Limits):
     # rlimits are inherited by bwrap -> setpriv -> python; RLIMIT_NPROC does not
-    # bind root (bwrap) and starts to count once setpriv has switched to 65534
+    # bind root (bwrap) and starts to count once setpriv has switched to the
+    # worker's uid (its own: the count is this worker's processes only)
     pairs = _rlimit_pairs(limits, nproc=True)
 
     def preexec() -> None:
@@ -742,32 +1137,37 @@ def _signal_group(pgid: int, sig) -> None:
         pass
 
 
-def _uid_of(pid: int) -> int | None:
-    try:
-        with open(f"/proc/{pid}/status") as fh:
-            for line in fh:
-                if line.startswith("Uid:"):
-                    return int(line.split()[1])  # real uid
-    except (OSError, ValueError, IndexError):
-        pass
-    return None
-
-
 def kill(layer: str, proc: subprocess.Popen) -> None:
     """Kill the worker and everything it started (including children that called setsid or were
-    reparented), then reap it. Safe to call twice."""
+    reparented), then reap it. Safe to call twice.
+
+    uid and bwrap layers: every process of the worker's own uid is killed at
+    once (kill(-1, SIGKILL) as that uid), then the uid is released, or kept
+    until init has reaped the zombies (RLIMIT_NPROC counts them)."""
     if layer not in LAYERS:
         raise ValueError(f"unknown isolation layer {layer!r}; expected one of {LAYERS}")
     pid = proc.pid
     with _registry_lock:
         first = _live.pop(pid, None) is not None
         stage = _stage_of.pop(pid, None)
+        lease = _worker_leases.pop(pid, None)
     if first or proc.returncode is None:
         if layer == "bwrap":
             _kill_bwrap(proc)
-        else:
-            _kill_tree(layer, proc, stage)
+        elif lease is None:  # the process layer (or a worker whose stage was removed under it)
+            _kill_tree(proc, stage)
+    if lease is not None:
+        try:
+            _sweep_uid(lease.id)
+        except (OSError, RuntimeError, subprocess.SubprocessError) as exc:
+            warnings.warn(f"gdkit: could not sweep worker uid {lease.id}: {exc}", RuntimeWarning)
+            if proc.returncode is None:
+                _kill_tree(proc, stage)
+            _reap(proc)
+            return  # keep the id leased: something of it may still run
     _reap(proc)
+    if lease is not None:
+        _retire(lease)
 
 
 def _kill_bwrap(proc: subprocess.Popen) -> None:
@@ -775,6 +1175,7 @@ def _kill_bwrap(proc: subprocess.Popen) -> None:
     # namespace. When that dies the kernel kills every process in the
     # namespace, and nothing can leave a PID namespace. (--die-with-parent
     # would also take it down with the outer bwrap; we do not rely on it.)
+    # kill() then also sweeps the worker's uid, a belt to the namespace.
     pid = proc.pid
     if proc.returncode is None:
         table = _scan_proc()
@@ -820,7 +1221,8 @@ def _spared(others: list[int], table) -> set[int]:
     return spare
 
 
-def _kill_tree(layer: str, proc: subprocess.Popen, stage: str | None) -> None:
+def _kill_tree(proc: subprocess.Popen, stage: str | None) -> None:
+    """The process layer's best effort: the worker runs as the grader, so its uid tells nothing."""
     pid = proc.pid
     others = _other_live_workers(pid)
     # Freeze, then kill: SIGSTOP everything we can find (a stopped process
@@ -846,67 +1248,6 @@ def _kill_tree(layer: str, proc: subprocess.Popen, stage: str | None) -> None:
         seen |= new
     _signal_group(pid, signal.SIGKILL)
     _signal(seen, signal.SIGKILL)
-    if layer != "uid":
-        return
-    # Then every other process of uid 65534 in our PID namespace (orphans of
-    # this worker that hid by double fork, setsid and a cleared environment),
-    # sparing our other live workers and their descendants, and sparing
-    # processes in PID namespaces made by root (bwrap workers, ours or another
-    # grader's, run as 65534 on the host too). A PID namespace the worker
-    # made itself would belong to a user namespace it made: not spared.
-    # (A plain kill(-1, SIGKILL) as 65534 would also take those bwrap workers.)
-    killed = set(seen)
-    for _ in range(3):
-        frozen: set[int] = set()
-        for _ in range(10):
-            table = _scan_proc()
-            spare = _spared(others, table)
-            new = {
-                p for p in table
-                if p not in spare and p not in frozen and _uid_of(p) == NOBODY
-                and not _is_zombie(p) and not _in_root_made_pid_ns(p)
-            }
-            if not new:
-                break
-            _signal(new, signal.SIGSTOP)
-            frozen |= new
-        if not frozen:
-            break
-        _signal(frozen, signal.SIGKILL)
-        killed |= frozen
-    # RLIMIT_NPROC counts zombies until they are reaped, and orphans are
-    # reaped by init, which may take a while (up to ~2 s on our machines).
-    # After a fork bomb, wait for that, or the next worker could fail to fork
-    # or even to start; a few zombies do not matter, so kill() stays fast.
-    killed.discard(pid)
-    if len(killed) >= _ZOMBIES_WORTH_WAITING_FOR:
-        deadline = time.monotonic() + 3
-        while time.monotonic() < deadline and any(_uid_of(p) == NOBODY for p in killed):
-            time.sleep(0.01)
-
-
-_ZOMBIES_WORTH_WAITING_FOR = 8
-
-
-_MY_NS = {}
-
-
-def _ns(pid, kind: str) -> str | None:
-    try:
-        return os.readlink(f"/proc/{pid}/ns/{kind}")
-    except OSError:
-        return None
-
-
-def _in_root_made_pid_ns(pid: int) -> bool:
-    """True for a process in another PID namespace but still in our user namespace (bwrap's)."""
-    if not _MY_NS:
-        _MY_NS["pid"] = _ns("self", "pid")
-        _MY_NS["user"] = _ns("self", "user")
-    pidns, userns = _ns(pid, "pid"), _ns(pid, "user")
-    if pidns is None or userns is None or _MY_NS["pid"] is None:
-        return False
-    return pidns != _MY_NS["pid"] and userns == _MY_NS["user"]
 
 
 def _reap(proc: subprocess.Popen) -> None:
@@ -922,19 +1263,34 @@ def _reap(proc: subprocess.Popen) -> None:
 
 def make_stage(worker_script: Path, submission: Path) -> Path:
     """Build a stage: <stage>/worker.py, <stage>/submission/ (the regular files and directories of
-    `submission`; symlinks and __pycache__ are skipped), <stage>/tmp (mode 1777, the worker's
-    HOME/TMPDIR). Directories 0755, files 0644, owned by the caller: readable, not writable, by
-    the worker."""
+    `submission`; symlinks and __pycache__ are skipped), <stage>/tmp (the worker's HOME/TMPDIR).
+
+    As root: a group id is leased for the stage (stage_gid(stage)) until remove_stage; everything is
+    owned by root with that group, directories 0750, files 0640, tmp/ 01770: readable (tmp/
+    writable) by the stage's workers, who have that group, and by no one else. Otherwise: owned by
+    the caller, directories 0755, files 0644, tmp/ 01777."""
     worker_script = Path(worker_script)
     submission = Path(submission)
-    stage = Path(tempfile.mkdtemp(prefix="gdkit-stage-"))
+    stage = Path(tempfile.mkdtemp(prefix="gdkit-stage-"))  # 0700 until filled
     try:
-        os.chmod(stage, 0o755)
+        group = None
+        if os.geteuid() == 0:
+            lease = _acquire("stage", str(stage))
+            with _lease_lock:
+                _stage_leases[str(stage)] = lease
+            group = lease.id
+        dmode, fmode, tmode = (0o750, 0o640, 0o1770) if group is not None else (0o755, 0o644, 0o1777)
+
+        def own(path: Path, mode: int) -> None:
+            if group is not None:
+                os.chown(path, 0, group, follow_symlinks=False)
+            os.chmod(path, mode)
+
         shutil.copyfile(worker_script, stage / "worker.py")
-        os.chmod(stage / "worker.py", 0o644)
+        own(stage / "worker.py", fmode)
         dest_root = stage / "submission"
         dest_root.mkdir()
-        os.chmod(dest_root, 0o755)
+        own(dest_root, dmode)
         for dirpath, dirnames, filenames in os.walk(submission, followlinks=False):
             dest = dest_root / Path(dirpath).relative_to(submission)
             keep = []
@@ -943,17 +1299,18 @@ def make_stage(worker_script: Path, submission: Path) -> Path:
                     continue
                 keep.append(d)
                 (dest / d).mkdir()
-                os.chmod(dest / d, 0o755)
+                own(dest / d, dmode)
             dirnames[:] = keep
             for f in filenames:
                 src = os.path.join(dirpath, f)
                 if os.path.islink(src) or not os.path.isfile(src):
                     continue
                 shutil.copyfile(src, dest / f)
-                os.chmod(dest / f, 0o644)
+                own(dest / f, fmode)
         tmp = stage / "tmp"
         tmp.mkdir()
-        os.chmod(tmp, 0o1777)
+        own(tmp, tmode)
+        own(stage, dmode)
     except BaseException:
         remove_stage(stage)
         raise
@@ -961,18 +1318,127 @@ def make_stage(worker_script: Path, submission: Path) -> Path:
 
 
 def remove_stage(stage: Path) -> None:
-    """Remove a stage made by make_stage (including whatever the worker left in tmp/)."""
-    stage = Path(stage)
+    """Remove a stage made by make_stage (including whatever the worker left in tmp/), and release
+    its group. A worker of the stage that is still running (kill() was not called) is killed first:
+    no process may keep the group once it can be leased again."""
+    key = os.path.abspath(stage)
+    with _registry_lock:
+        leftovers = [pid for pid, s in _stage_of.items() if s == key and pid in _worker_leases]
+        leases = [_worker_leases.pop(pid) for pid in leftovers]
+    for lease in leases:
+        _sweep_uid(lease.id)
+        _retire(lease)
+    _rmtree(Path(key))
+    with _lease_lock:
+        lease = _stage_leases.pop(key, None)
+    if lease is not None:
+        if os.path.lexists(key):
+            # not released: the kernel drops the lock when we exit, and whoever
+            # leases the id next removes the stage first (see _clean_stale)
+            warnings.warn(f"gdkit: stage {key} could not be removed; its group {lease.id} stays leased",
+                          RuntimeWarning)
+        else:
+            _release(lease)
 
-    def onerror(func, path, exc_info):  # e.g. a 0o000 dir the worker left in tmp/
+
+def _rmtree(path: Path) -> None:
+    def onerror(func, p, exc_info):  # e.g. a 0o000 dir the worker left in tmp/
         try:
-            os.chmod(os.path.dirname(path), 0o700)
-            os.chmod(path, 0o700)
-            func(path)
+            os.chmod(os.path.dirname(p), 0o700)
+            os.chmod(p, 0o700)
+            func(p)
         except OSError:
             pass
 
+    if not os.path.lexists(path):
+        return
     if sys.version_info >= (3, 12):
-        shutil.rmtree(stage, onexc=onerror)
+        shutil.rmtree(path, onexc=onerror)
     else:
-        shutil.rmtree(stage, onerror=onerror)
+        shutil.rmtree(path, onerror=onerror)
+
+
+# --------------------------------------------------------------------------- #
+# what of the grader a worker can read
+# --------------------------------------------------------------------------- #
+
+def _grader_dirs() -> list[str]:
+    """The grader's own directories: this package, its data/, and beside it (in a checkout, not in
+    site-packages) the repository's solutions/, tests/ and data/."""
+    pkg = Path(__file__).resolve().parent
+    found = [pkg, pkg / "data"]
+    root = pkg.parent
+    if root.name not in ("site-packages", "dist-packages"):
+        found += [root / "solutions", root / "tests", root / "data"]
+    return [str(d) for d in found if d.is_dir()]
+
+
+def _candidates() -> list[str]:
+    paths = _grader_dirs()
+    try:  # copies of this package installed into the worker's Python, with their data/
+        for m in _interpreter().masks:
+            paths += [m, os.path.join(m, "data")]
+    except RuntimeError:
+        pass
+    return [p for p in dict.fromkeys(paths) if os.path.isdir(p)]
+
+
+def exposed(layer: str) -> list[str]:
+    """The grader's directories (see _grader_dirs, plus copies of this package installed into the
+    worker's Python) in which the worker of `layer` could read at least one file.
+
+    process: all of them (the worker is the grader's own user). uid: those
+    with a regular file that "other" may read, reached through directories
+    "other" may traverse (the worker's ids own no file of the grader);
+    symlinks are not followed. bwrap: those inside a tree the sandbox binds
+    and not masked (none, since every such directory is masked); the
+    repository itself is not in the sandbox. Close it with
+    `chmod -R o-rwx` on the checkout (see docs/isolation.md)."""
+    if layer not in LAYERS:
+        raise ValueError(f"unknown isolation layer {layer!r}; expected one of {LAYERS}")
+    paths = _candidates()
+    if layer == "process":
+        return paths
+    if layer == "bwrap":
+        try:
+            _, trees, masks = _bwrap_view(_interpreter())
+        except RuntimeError:
+            return []
+        paths = [p for p in paths if _under(p, trees) and not _under(p, masks)]
+    return [p for p in paths if _other_reads(p)]
+
+
+def _other_reads(path: str) -> bool:
+    """Could a process that gets only the "other" permission bits read `path` or a file under it?"""
+    p = Path(path)
+    try:
+        if any(not os.stat(d).st_mode & stat.S_IXOTH for d in p.parents):
+            return False
+        st = os.stat(p)
+    except OSError:
+        return False
+    if stat.S_ISREG(st.st_mode):
+        return bool(st.st_mode & stat.S_IROTH)
+    return stat.S_ISDIR(st.st_mode) and _other_reads_below(path, st)
+
+
+def _other_reads_below(directory: str, st: os.stat_result) -> bool:
+    # o+x without o+r still lets a worker open names it guesses (the layout
+    # of the repository is public): only traversal is required here
+    if not st.st_mode & stat.S_IXOTH:
+        return False
+    try:
+        entries = list(os.scandir(directory))
+    except OSError:
+        return False
+    dirs = []
+    for e in entries:
+        try:
+            est = e.stat(follow_symlinks=False)
+        except OSError:
+            continue
+        if stat.S_ISREG(est.st_mode) and est.st_mode & stat.S_IROTH:
+            return True
+        if stat.S_ISDIR(est.st_mode):
+            dirs.append((e.path, est))
+    return any(_other_reads_below(d, dst) for d, dst in dirs)

@@ -9,12 +9,18 @@ A layer that does not work on this machine is skipped with the reason. The uid
 layer cannot run the pyenv Python under /root (mode 0700); when Debian's
 /usr/bin/python3 has numpy (apt-get install python3-numpy) the uid layer is
 tested with GDKIT_WORKER_PYTHON=/usr/bin/python3 instead.
+
+In the uid and bwrap layers every worker has a uid/gid of its own, leased
+from iso.ID_BASE.., and its stage's group (iso.stage_gid) as its only
+supplementary group.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import pwd
+import signal
 import socket
 import stat
 import subprocess
@@ -75,6 +81,23 @@ def status():
             out[k] = v.split()
     return out
 
+def walk_reads(top):
+    # could this process read at least one regular file under `top` (or `top` itself)?
+    if os.path.isfile(top):
+        return attempt(lambda: read(top)) == "ok"
+    for dirpath, dirnames, filenames in os.walk(top):
+        for f in filenames:
+            if attempt(lambda: read(os.path.join(dirpath, f))) == "ok":
+                return True
+    return False
+
+def whoami():
+    import pwd
+    try:
+        return pwd.getpwuid(os.getuid()).pw_name
+    except KeyError:
+        return None
+
 cfg = json.loads(sys.argv[1])
 import numpy
 a = numpy.ones((64, 64))
@@ -102,6 +125,8 @@ report = {
     "netdevs": sorted(l.split(":")[0].strip() for l in open("/proc/net/dev").readlines()[2:]),
     "unshare_user": attempt(unshare_user),
     "alloc_2g": attempt(alloc),
+    "whoami": whoami(),
+    "walk": {p: walk_reads(p) for p in cfg.get("walk", [])},
 }
 if cfg.get("orphan"):
     # a child that calls setsid, then forks a grandchild and exits: the
@@ -193,6 +218,7 @@ def listener():
 
 
 def _stage(tmp_path) -> Path:
+    tmp_path.mkdir(parents=True, exist_ok=True)
     worker = tmp_path / "stand_in_worker.py"
     worker.write_text(STAND_IN)
     sub = tmp_path / "submission"
@@ -258,12 +284,21 @@ def test_report(layer, tmp_path, secret, listener):
         # uid, really, on the host too (not just inside a namespace)
         host_status = Path(f"/proc/{_host_worker_pid(proc)}/status").read_text()
         host_uids = [int(x) for x in host_status.split("Uid:")[1].split("\n")[0].split()]
-        want = os.getuid() if layer == "process" else iso.NOBODY
+        want = os.getuid() if layer == "process" else iso.worker_uid(proc)
         assert rep["uid"] == [want] * 4
         assert host_uids == [want] * 4
-        if layer != "process":
-            assert rep["gid"] == [iso.NOBODY] * 4
-            assert rep["groups"] in ([], [iso.NOBODY])
+        if layer == "process":
+            assert iso.worker_uid(proc) is None
+        else:
+            # a uid and gid of its own, from the pool, that no account has;
+            # its one supplementary group is the stage's
+            assert _in_pool(want) and want != iso.stage_gid(stage)
+            with pytest.raises(KeyError):
+                pwd.getpwuid(want)
+            assert rep["gid"] == [want] * 4
+            assert rep["groups"] == [iso.stage_gid(stage)]
+            # bwrap's /etc/passwd names it; on the host it has no name
+            assert rep["whoami"] == ("gdkit" if layer == "bwrap" else None)
             assert int(rep["cap_eff"], 16) == 0
             assert rep["no_new_privs"] == "1"
             if iso._seccomp_filter() is not None and iso._seccomp_supported():
@@ -305,8 +340,8 @@ def test_report(layer, tmp_path, secret, listener):
         # secrets
         if layer == "uid":
             assert rep["read"][str(secret)] == "EACCES"
-            # uid 65534 reads exactly what "other" may read: the repo's data/
-            # here is world-readable (see docs/isolation.md)
+            # the worker reads exactly what "other" may read: the repo's data/
+            # here is world-readable (see docs/isolation.md, iso.exposed)
             for p in paths[1:4]:
                 if rep["exists"][p]:
                     assert (rep["read"][p] == "ok") == _world_readable(Path(p)) or os.path.isdir(p)
@@ -324,6 +359,10 @@ def test_report(layer, tmp_path, secret, listener):
         iso.kill(layer, proc)
         err.close()
         iso.remove_stage(stage)
+
+
+def _in_pool(n) -> bool:
+    return isinstance(n, int) and iso.ID_BASE <= n < iso.ID_BASE + iso.ID_COUNT
 
 
 def _world_readable(path: Path) -> bool:
@@ -422,7 +461,7 @@ def _host_procs_containing(token: str) -> list[int]:
 
 
 def test_uid_sweep_spares_bwrap_workers_of_another_grader(tmp_path, monkeypatch):
-    """The uid layer's kill sweeps uid 65534, but not root-made sandboxes (bwrap workers)."""
+    """The uid layer's kill sweeps the worker's own uid: a bwrap worker unknown to us survives."""
     _layer_setup("bwrap", monkeypatch)
     cfg = json.dumps({"paths": [], "port": 9})
     stage = _stage(tmp_path)
@@ -472,7 +511,7 @@ def test_bwrap_with_debian_python(tmp_path, monkeypatch):
     _layer_setup("bwrap", monkeypatch)
     stage, proc, rep, err = _start("bwrap", tmp_path, {"paths": [], "port": 9})
     try:
-        assert rep["matmul"] == 64.0 and rep["uid"] == [iso.NOBODY] * 4
+        assert rep["matmul"] == 64.0 and rep["uid"] == [iso.worker_uid(proc)] * 4
     finally:
         iso.kill("bwrap", proc)
         err.close()
@@ -490,13 +529,22 @@ def test_bwrap_with_venv(tmp_path, monkeypatch):
     installed.parent.mkdir(parents=True)
     installed.write_text("answer = 42\n")
     os.chmod(installed.parent.parent, 0o755)
+    # and a grader directory that happens to lie inside the bound prefix (a
+    # checkout's solutions/ next to its venv, say): masked too
+    solutions = venv / "share" / "solutions"
+    solutions.mkdir(parents=True)
+    (solutions / "gd.py").write_text("def step(x):\n    return x\n")
+    monkeypatch.setattr(iso, "_grader_dirs", lambda: [str(solutions)])
     monkeypatch.setenv("GDKIT_WORKER_PYTHON", str(venv / "bin" / "python"))
     _layer_setup("bwrap", monkeypatch)
-    stage, proc, rep, err = _start("bwrap", tmp_path, {"paths": [str(site), str(installed)], "port": 9})
+    assert str(solutions) in iso._bwrap_view(iso._interpreter())[2]
+    assert iso.exposed("bwrap") == []
+    paths = [str(site), str(installed), str(solutions / "gd.py")]
+    stage, proc, rep, err = _start("bwrap", tmp_path, {"paths": paths, "port": 9})
     try:
-        assert rep["exists"] == {str(site): True, str(installed): False}
+        assert rep["exists"] == {str(site): True, str(installed): False, str(solutions / "gd.py"): False}
         assert rep["prefix"] == str(venv)
-        assert rep["matmul"] == 64.0 and rep["uid"] == [iso.NOBODY] * 4
+        assert rep["matmul"] == 64.0 and rep["uid"] == [iso.worker_uid(proc)] * 4
     finally:
         iso.kill("bwrap", proc)
         err.close()
@@ -534,18 +582,29 @@ def test_make_stage(tmp_path):
     os.symlink(sub / "pkg", sub / "pkglink")
     stage = iso.make_stage(worker, sub)
     try:
-        assert stat.S_IMODE(os.stat(stage).st_mode) == 0o755
+        if os.geteuid() == 0:
+            # root:<the stage's own group>, nothing for "other"
+            gid = iso.stage_gid(stage)
+            assert _in_pool(gid) and gid != os.getgid()
+            dmode, fmode, tmode = 0o750, 0o640, 0o1770
+        else:
+            assert iso.stage_gid(stage) is None
+            gid, dmode, fmode, tmode = os.getgid(), 0o755, 0o644, 0o1777
+        for p in [stage, *stage.rglob("*")]:
+            st = os.stat(p)
+            assert (st.st_uid, st.st_gid) == (os.geteuid(), gid), p
+            want = tmode if p == stage / "tmp" else dmode if p.is_dir() else fmode
+            assert stat.S_IMODE(st.st_mode) == want, p
         assert (stage / "worker.py").read_text() == "print('hi')\n"
-        assert stat.S_IMODE(os.stat(stage / "worker.py").st_mode) == 0o644
-        assert stat.S_IMODE(os.stat(stage / "tmp").st_mode) == 0o1777
         got = sorted(str(p.relative_to(stage / "submission")) for p in (stage / "submission").rglob("*"))
         assert got == ["gd.py", "pkg", "pkg/m.py"]
-        assert stat.S_IMODE(os.stat(stage / "submission" / "pkg").st_mode) == 0o755
-        assert stat.S_IMODE(os.stat(stage / "submission" / "pkg" / "m.py").st_mode) == 0o644
         assert not any(p.is_symlink() for p in stage.rglob("*"))
     finally:
         iso.remove_stage(stage)
     assert not stage.exists()
+    if gid != os.getgid():
+        assert iso.stage_gid(stage) is None
+        assert not os.path.exists(os.path.join(iso._id_dir(), str(gid)))  # released
 
 
 def test_unavailable_reasons_are_one_line():
