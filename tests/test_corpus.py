@@ -20,8 +20,8 @@ from corpus.build import MODULES, SOLUTIONS, build, replace_function
 from corpus.mistakes import MISTAKES
 from corpus.valid import STYLES
 
-SEED = 1
-VALID_SEEDS = (1, 2)
+SEED = 0   # seed 0 feeds the NaN of numpy-predict-nan into the chain check
+VALID_SEEDS = (0, 1)
 CHAIN = "fed by predict, matches sympy's ∂L/∂θ at θ"
 
 

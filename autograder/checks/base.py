@@ -169,9 +169,13 @@ def close(got, expected, rtol=RTOL, atol=ATOL) -> bool:
         np.allclose(got, expected, rtol=rtol, atol=atol))
 
 
+NOT_FINITE = ("the result is not finite: look for a division by zero, the log or square root of "
+              "a negative number, or an overflow")
+
+
 def finite(value, what="the result"):
     if isinstance(value, tuple):
         for part in value:
             finite(part, what)
     elif not np.all(np.isfinite(np.asarray(value, dtype=float))):
-        raise Failure(f"{what} is not finite (NaN or infinity)", got=fmt(value))
+        raise Failure(f"{what} is not finite (NaN or infinity)", got=fmt(value), hint=NOT_FINITE)

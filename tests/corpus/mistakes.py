@@ -181,6 +181,13 @@ MISTAKES = [
                     total += x[j] * theta[j]
                 return total
             """, hint="not a loop over the entries", kinds=("style",)),
+    Mistake("numpy-predict-nan", NUMPY, "predict",
+            "ŷ = (√(θᵀx))², NaN whenever θᵀx < 0: a predict that returns NaN costs predict's "
+            "points (and train's), never gradient's, whose chain check it feeds",
+            """
+            def predict(x, theta):
+                return np.sqrt(x @ theta) ** 2
+            """, hint="not finite", cascade=TRAIN),
     Mistake("numpy-loss-halved", NUMPY, "loss", "the ½(ŷ − y)² of other courses",
             """
             def loss(y_hat, y):
