@@ -100,11 +100,17 @@ def training(model, run, got_theta, got_losses, rtol=1e-6, atol=1e-9):
     """A hint for a training run that went wrong, or None. `run` holds X, y, theta, lr, epochs."""
     X, y, theta, lr, epochs = run
     n = len(X)
+    fixed_lr = "use the lr argument, not a fixed 0.1"
+    if any(np.isclose(factor * lr, 0.1) for factor in (2, 0.5)):
+        # lr = 0.05 or 0.2: a step of 0.1·∇ is also the step of lr times a gradient off by 2
+        fixed_lr = (f"θ moved as if lr were 0.1 instead of {lr:g}, or as if the gradient were off "
+                    "by a factor 2: check that train passes lr on to the update and that gradient "
+                    "is right")
     variants = [
         ("one epoch", dict(epochs=1), "train runs for every epoch: `epochs` passes over the data"),
         ("loss after update", dict(after=True), "record each loss before the update, right after "
                                                "computing ŷ (step 3 comes before step 5)"),
-        ("fixed lr", dict(lr=0.1), "use the lr argument, not a fixed 0.1"),
+        ("fixed lr", dict(lr=0.1), fixed_lr),
         ("reversed order", dict(order=list(range(n))[::-1]), "take the samples in data order"),
         ("no update", dict(lr=0.0), "θ never changes: apply the update of step 5 to every sample"),
     ]

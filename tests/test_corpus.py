@@ -114,6 +114,9 @@ def test_mistake_loses_points_in_its_own_function_only(mistake, seed, tmp_path):
     if mistake.hint is not None:
         assert any(mistake.hint in (c.hint or "") for c in lost), (
             f"no hint mentions {mistake.hint!r}: {context}")
+    for fragment in mistake.not_hints:
+        misleading = [c for c in report.checks if fragment in (c.hint or "")]
+        assert not misleading, f"a misleading hint ({fragment!r}):\n{show(misleading)}"
 
     # the functions that call it lose points too, and nothing else does
     for key, f in functions.items():

@@ -5,7 +5,8 @@ stays. tests/test_corpus.py grades every entry and asserts that
 
 - `function` loses points, with a failure message that names a slide;
 - when `hint` is set, one of the function's failed checks carries a hint containing it (the
-  mistake is one that autograder/diagnose.py or a check knows by name);
+  mistake is one that autograder/diagnose.py or a check knows by name); no hint anywhere in the
+  report contains a fragment of `not_hints` (the hint of another mistake that would mislead);
 - when `kinds` is set, only checks of these kinds fail in `function` (e.g. ("style",) for a
   mistake that costs the style point and nothing else);
 - the functions of the same module listed in `cascade` lose points too (they call the broken
@@ -36,9 +37,11 @@ class Mistake:
     cascade: tuple = ()              # other functions of the module that lose points as well
     kinds: tuple | None = None       # if set: the only check kinds that may fail in `function`
     cascade_kinds: tuple | None = None  # if set: the only check kinds that may fail in `cascade`
+    not_hints: tuple = ()            # fragments that no hint of the report may contain
 
 
 TRAIN = ("train",)
+FIXED_LR = ("not a fixed 0.1",)  # a gradient off by 2 moves θ like lr 0.1 when lr is 0.05 or 0.2
 
 MISTAKES = [
     # ------------------------------------------------------------------ linear_regression_basic
@@ -88,7 +91,7 @@ MISTAKES = [
             """
             def gradient(x, y_hat, y):
                 return x * (y_hat - y), y_hat - y
-            """, hint="the factor 2 is missing", cascade=TRAIN),
+            """, hint="the factor 2 is missing", cascade=TRAIN, not_hints=FIXED_LR),
     Mistake("basic-gradient-swapped", BASIC, "gradient", "returns (db, dw) instead of (dw, db)",
             """
             def gradient(x, y_hat, y):
@@ -197,7 +200,7 @@ MISTAKES = [
             """
             def gradient(x, y_hat, y):
                 return x * (y_hat - y)
-            """, hint="the factor 2 is missing", cascade=TRAIN),
+            """, hint="the factor 2 is missing", cascade=TRAIN, not_hints=FIXED_LR),
     Mistake("numpy-gradient-list", NUMPY, "gradient",
             "returns a Python list instead of an array: right values, fails the contract (and "
             "train, whose update cannot subtract a list times lr)",
@@ -318,7 +321,7 @@ MISTAKES = [
             """
             def gradient(x, y_hat, y):
                 return 2 * x * (y_hat - y)
-            """, hint="that is the linear regression gradient", cascade=TRAIN),
+            """, hint="that is the linear regression gradient", cascade=TRAIN, not_hints=FIXED_LR),
     Mistake("logistic-gradient-mse", LOGISTIC, "gradient",
             "the squared error's gradient through σ: x(ŷ − y)ŷ(1 − ŷ)",
             """
