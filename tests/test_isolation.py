@@ -20,11 +20,13 @@ from __future__ import annotations
 import json
 import os
 import pwd
+import shutil
 import signal
 import socket
 import stat
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from pathlib import Path
@@ -623,3 +625,344 @@ def test_seccomp_filter_shape():
     if bpf is None:
         pytest.skip("no seccomp filter on this architecture")
     assert len(bpf) % 8 == 0 and 0 < len(bpf) // 8 < 4096
+
+
+# --------------------------------------------------------------------------- #
+# one uid per worker: workers of different submissions at once
+# --------------------------------------------------------------------------- #
+
+def _wait_for(predicate, timeout=5.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.02)
+    return True
+
+
+@pytest.mark.parametrize("layer_name", ["uid", "bwrap"])
+def test_two_submissions_at_once(layer_name, tmp_path, monkeypatch):
+    """Two workers of two stages run at once: neither reads the other's stage, and killing one
+    (with its hidden, escaped orphan) leaves the other and the other's orphan alive."""
+    _layer_setup(layer_name, monkeypatch)
+    stages = [_stage(tmp_path / "a"), _stage(tmp_path / "b")]
+    tokens = [f"gdkit-orphan-{uuid.uuid4().hex}" for _ in stages]
+    procs = []
+    try:
+        reps = []
+        for i, stage in enumerate(stages):
+            other = stages[1 - i]
+            paths = [str(other), str(other / "worker.py"), str(other / "submission" / "gd.py"),
+                     str(other / "tmp" / "scratch.txt"), str(stage / "submission" / "gd.py")]
+            cfg = {"paths": paths, "port": 9, "orphan": tokens[i], "hide": True}
+            proc = iso.spawn(layer_name, stage, [json.dumps(cfg)], iso.Limits(), subprocess.DEVNULL)
+            procs.append(proc)
+            line = proc.stdout.readline()
+            assert line, f"worker {i} died: rc={proc.poll()}"
+            reps.append(json.loads(line))
+        uids = [iso.worker_uid(p) for p in procs]
+        gids = [iso.stage_gid(s) for s in stages]
+        ids = uids + gids
+        assert all(_in_pool(n) for n in ids) and len(set(ids)) == 4, ids
+        for i, rep in enumerate(reps):
+            assert rep["uid"] == [uids[i]] * 4 and rep["gid"] == [uids[i]] * 4
+            assert rep["groups"] == [gids[i]]
+            other = stages[1 - i]
+            own = str(stages[i] / "submission" / "gd.py")
+            assert rep["read"][own] == "ok"
+            for p, result in rep["read"].items():
+                if p == own:
+                    continue
+                if layer_name == "uid":
+                    assert result == "EACCES", (p, result)  # root:<other group> 0750
+                else:
+                    assert result == "ENOENT" and not rep["exists"][p], (p, result)  # not in the sandbox
+            st = os.stat(other)
+            assert (st.st_uid, st.st_gid, stat.S_IMODE(st.st_mode)) == (0, gids[1 - i], 0o750)
+        # the uid layer's worker wrote its scratch file into the host's <stage>/tmp
+        if layer_name == "uid":
+            assert (stages[0] / "tmp" / "scratch.txt").exists()
+
+        assert _wait_for(lambda: all(_host_procs_with(t) for t in tokens)), "the orphans never started"
+        orphan_b = _host_procs_with(tokens[1])
+        iso.kill(layer_name, procs[0])
+        assert procs[0].returncode is not None
+        assert _wait_for(lambda: not _host_procs_with(tokens[0]), 3), "worker a's orphan survived"
+        assert procs[1].poll() is None
+        assert _host_procs_with(tokens[1]) == orphan_b  # worker b's own orphan is untouched
+        # worker b still answers: it ends normally when its stdin closes
+        procs[1].stdin.close()
+        assert procs[1].wait(timeout=10) == 0
+        iso.kill(layer_name, procs[1])
+        assert _wait_for(lambda: not _host_procs_with(tokens[1]), 3), "worker b's orphan survived"
+    finally:
+        for p in procs:
+            iso.kill(layer_name, p)
+        for s in stages:
+            iso.remove_stage(s)
+
+
+GRADER = r'''
+import json, subprocess, sys
+from pathlib import Path
+from autograder import isolation as iso
+layer, d = sys.argv[1], Path(sys.argv[2])
+(d / "w.py").write_text("import os, sys\nprint(os.getuid(), flush=True)\nsys.stdin.read()\n")
+(d / "sub").mkdir()
+stage = iso.make_stage(d / "w.py", d / "sub")
+proc = iso.spawn(layer, stage, [], iso.Limits(), subprocess.DEVNULL)
+worker_says = proc.stdout.readline().decode().strip()
+print(json.dumps({"uid": iso.worker_uid(proc), "says": worker_says, "gid": iso.stage_gid(stage),
+                  "stage": str(stage)}), flush=True)
+sys.stdin.readline()  # the test has killed its own worker
+alive = proc.poll() is None
+proc.stdin.close()
+rc = proc.wait(timeout=10)
+iso.kill(layer, proc)
+iso.remove_stage(stage)
+print(json.dumps({"alive": alive, "rc": rc}), flush=True)
+'''
+
+
+@pytest.mark.parametrize("layer_name", ["uid", "bwrap"])
+def test_two_graders_at_once(layer_name, tmp_path, monkeypatch):
+    """Another grader process on the machine leases other ids; our kill sweeps do not touch it."""
+    _layer_setup(layer_name, monkeypatch)
+    (tmp_path / "other").mkdir()
+    env = dict(os.environ, PYTHONPATH=str(REPO))
+    other = subprocess.Popen([sys.executable, "-c", GRADER, layer_name, str(tmp_path / "other")],
+                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env, cwd=str(REPO))
+    try:
+        theirs = json.loads(other.stdout.readline())
+        token = f"gdkit-orphan-{uuid.uuid4().hex}"
+        stage, proc, rep, err = _start(layer_name, tmp_path / "ours",
+                                       {"paths": [theirs["stage"] + "/w.py"], "port": 9, "orphan": token,
+                                        "hide": True})
+        try:
+            ours = iso.worker_uid(proc)
+            assert theirs["says"] == str(theirs["uid"])
+            assert len({ours, iso.stage_gid(stage), theirs["uid"], theirs["gid"]}) == 4
+            assert rep["read"][theirs["stage"] + "/w.py"] in ("EACCES", "ENOENT")
+            assert _wait_for(lambda: _host_procs_with(token))
+            iso.kill(layer_name, proc)
+            assert _wait_for(lambda: not _host_procs_with(token), 3)
+        finally:
+            iso.kill(layer_name, proc)
+            err.close()
+            iso.remove_stage(stage)
+        other.stdin.write(b"go\n")
+        other.stdin.flush()
+        assert json.loads(other.stdout.readline()) == {"alive": True, "rc": 0}
+        assert other.wait(timeout=30) == 0
+    finally:
+        if other.poll() is None:
+            other.kill()
+            other.wait()
+
+
+def test_nproc_is_per_worker(tmp_path, monkeypatch):
+    """A fork bomb fills its own worker's RLIMIT_NPROC only: a worker beside it still forks."""
+    _layer_setup("uid", monkeypatch)
+    lim = iso.Limits()
+    token = f"gdkit-forks-{uuid.uuid4().hex}"
+    bomb = _start("uid", tmp_path / "bomb", {"paths": [], "port": 9, "forks": lim.nproc + 16, "token": token})
+    try:
+        assert 0 < bomb[2]["forked"] < lim.nproc
+        calm = _start("uid", tmp_path / "calm", {"paths": [], "port": 9, "forks": 10})
+        try:
+            assert calm[2]["forked"] == 10
+        finally:
+            iso.kill("uid", calm[1])
+            calm[3].close()
+            iso.remove_stage(calm[0])
+    finally:
+        iso.kill("uid", bomb[1])
+        bomb[3].close()
+        iso.remove_stage(bomb[0])
+
+
+def test_killed_workers_id_is_released_once_reaped(tmp_path, monkeypatch):
+    """kill releases the worker's uid at once, or (zombies left for init to reap) soon after."""
+    _layer_setup("uid", monkeypatch)
+    lock_dir = iso._id_dir()
+    stage, proc, rep, err = _start("uid", tmp_path, {"paths": [], "port": 9, "forks": 20})
+    uid = iso.worker_uid(proc)
+    try:
+        assert os.path.exists(os.path.join(lock_dir, str(uid)))
+        iso.kill("uid", proc)
+        assert iso.worker_uid(proc) is None
+        # released as soon as no process of that uid is left, zombies included
+        assert _wait_for(lambda: iso._drain() or not os.path.exists(os.path.join(lock_dir, str(uid))), 10)
+        assert iso._residue({uid}) == set()
+    finally:
+        iso.kill("uid", proc)
+        err.close()
+        iso.remove_stage(stage)
+    assert not os.path.exists(os.path.join(lock_dir, str(iso.stage_gid(stage) or 0)))
+
+
+# --------------------------------------------------------------------------- #
+# leases
+# --------------------------------------------------------------------------- #
+
+HOLDER = r'''
+import os, subprocess, sys, time
+from autograder import isolation as iso
+d, a, b, stage = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
+sl = iso._acquire("stage", stage, ids=[a], directory=d)
+wl = iso._acquire("worker", stage, ids=[b], directory=d)
+os.chown(stage, 0, a)
+os.chmod(stage, 0o750)
+def demote():
+    os.setgroups([a]); os.setresgid(b, b, b); os.setresuid(b, b, b)
+# a worker's escaped orphan: survives this grader
+orphan = subprocess.Popen(["/bin/sleep", "300"], preexec_fn=demote, start_new_session=True)
+print(sl.id, wl.id, orphan.pid, flush=True)
+time.sleep(300)
+'''
+
+
+@pytest.fixture
+def lease_dir(tmp_path):
+    if os.geteuid() != 0:
+        pytest.skip("leases need root")
+    d = tmp_path / "ids"
+    d.mkdir(mode=0o700)
+    return str(d)
+
+
+def test_leases_are_exclusive_across_processes_and_survive_a_crash(tmp_path, lease_dir):
+    a, b, c = (iso.ID_BASE + iso.ID_COUNT - k for k in (7, 6, 5))
+    stage = tmp_path / "gdkit-stage-crashed"
+    stage.mkdir()
+    (stage / "gd.py").write_text("secret = 1\n")
+    env = dict(os.environ, PYTHONPATH=str(REPO))
+    holder = subprocess.Popen([sys.executable, "-c", HOLDER, lease_dir, str(a), str(b), str(stage)],
+                              stdout=subprocess.PIPE, env=env)
+    orphan = None
+    try:
+        got_a, got_b, orphan = map(int, holder.stdout.readline().split())
+        assert (got_a, got_b) == (a, b)
+        # held by another process: we get the next free one, and a second taker in this process
+        # does not get ours
+        mine = iso._acquire("worker", ids=[a, b, c], directory=lease_dir)
+        assert mine.id == c
+        assert iso._try_lock(c, lease_dir, "worker", None) is None
+        with pytest.raises(RuntimeError):
+            iso._acquire("worker", ids=[a, b, c], directory=lease_dir)
+        iso._release(mine)
+        assert not os.path.exists(os.path.join(lease_dir, str(c)))
+        # the grader dies: the kernel drops its locks; its stage and its worker's orphan stay
+        holder.send_signal(signal.SIGKILL)
+        holder.wait()
+        assert iso._running(orphan)
+        assert stage.exists()
+        # whoever leases the stage's id next first kills what still has that id (the orphan,
+        # a member of the group) and removes the stage the record names
+        again = iso._acquire("stage", ids=[a], directory=lease_dir)
+        assert again.id == a
+        assert _wait_for(lambda: not iso._running(orphan), 3)
+        assert not stage.exists()
+        iso._release(again)
+        worker_again = iso._acquire("worker", ids=[b], directory=lease_dir)
+        assert worker_again.id == b
+        iso._release(worker_again)
+        assert os.listdir(lease_dir) == []
+    finally:
+        if holder.poll() is None:
+            holder.kill()
+            holder.wait()
+        if orphan is not None and iso._running(orphan):
+            os.kill(orphan, signal.SIGKILL)
+
+
+def test_leases_skip_ids_that_accounts_use(lease_dir, monkeypatch):
+    taken = iso.ID_BASE + 3
+    real_getpwuid = pwd.getpwuid
+
+    def getpwuid(n):
+        if n == taken:
+            return real_getpwuid(0)
+        return real_getpwuid(n)
+
+    monkeypatch.setattr(iso.pwd, "getpwuid", getpwuid)
+    lease = iso._acquire("worker", ids=[taken, taken + 1], directory=lease_dir)
+    try:
+        assert lease.id == taken + 1
+    finally:
+        iso._release(lease)
+
+
+def test_lock_dir_is_root_only():
+    if os.geteuid() != 0:
+        pytest.skip("leases need root")
+    for d in (os.path.dirname(iso._id_dir()), iso._id_dir()):
+        st = os.lstat(d)
+        assert stat.S_ISDIR(st.st_mode) and st.st_uid == 0 and stat.S_IMODE(st.st_mode) == 0o700, d
+
+
+# --------------------------------------------------------------------------- #
+# exposed(): what of the grader a worker can read
+# --------------------------------------------------------------------------- #
+
+def test_exposed_matches_what_a_uid_worker_reads(tmp_path, monkeypatch):
+    """exposed("uid") is exactly the grader directories in which a real uid worker reads a file."""
+    _layer_setup("uid", monkeypatch)
+    candidates = iso._candidates()
+    assert str(REPO / "autograder") in candidates and str(REPO / "solutions") in candidates
+    stage, proc, rep, err = _start("uid", tmp_path, {"paths": [], "port": 9, "walk": candidates})
+    try:
+        assert sorted(iso.exposed("uid")) == sorted(p for p in candidates if rep["walk"][p])
+    finally:
+        iso.kill("uid", proc)
+        err.close()
+        iso.remove_stage(stage)
+    assert iso.exposed("process") == candidates
+    assert iso.exposed("bwrap") == []
+    with pytest.raises(ValueError):
+        iso.exposed("docker")
+
+
+@pytest.fixture
+def checkout():
+    """A fake grader checkout in a directory that "other" can traverse (unlike pytest's tmp_path)."""
+    d = Path(tempfile.mkdtemp(prefix="gdkit-test-checkout-", dir="/tmp"))
+    os.chmod(d, 0o755)
+    for sub in ("solutions", "data", "tests/deep"):
+        (d / sub).mkdir(parents=True)
+    (d / "solutions" / "gd.py").write_text("def step(x):\n    return x\n")
+    (d / "data" / "rubric.toml").write_text("points = 1\n")
+    (d / "tests" / "deep" / "case.txt").write_text("42\n")
+    for p in d.rglob("*"):
+        os.chmod(p, 0o755 if p.is_dir() else 0o644)
+    yield d
+    shutil.rmtree(d)
+
+
+def test_exposed_follows_the_mode_bits(checkout, monkeypatch):
+    dirs = [str(checkout / n) for n in ("solutions", "data", "tests")]
+    monkeypatch.setattr(iso, "_candidates", lambda: dirs)
+    assert iso.exposed("uid") == dirs
+    os.chmod(checkout / "solutions" / "gd.py", 0o640)  # the file: no read for other
+    os.chmod(checkout / "data", 0o750)  # the directory: no traversal for other
+    os.chmod(checkout / "tests" / "deep", 0o711)  # traversal without listing: names can be guessed
+    assert iso.exposed("uid") == [dirs[2]]
+    subprocess.run(["chmod", "-R", "o-rwx", str(checkout)], check=True)  # what docs/isolation.md says
+    assert iso.exposed("uid") == []
+    assert iso.exposed("process") == dirs
+
+
+def test_exposed_as_a_real_uid_worker_sees_it(checkout, tmp_path, monkeypatch):
+    _layer_setup("uid", monkeypatch)
+    dirs = [str(checkout / n) for n in ("solutions", "data", "tests")]
+    monkeypatch.setattr(iso, "_candidates", lambda: dirs)
+    os.chmod(checkout / "data", 0o750)
+    os.chmod(checkout / "solutions" / "gd.py", 0o600)
+    stage, proc, rep, err = _start("uid", tmp_path, {"paths": [], "port": 9, "walk": dirs})
+    try:
+        assert rep["walk"] == {dirs[0]: False, dirs[1]: False, dirs[2]: True}
+        assert iso.exposed("uid") == [dirs[2]]
+    finally:
+        iso.kill("uid", proc)
+        err.close()
+        iso.remove_stage(stage)
