@@ -966,3 +966,13 @@ def test_exposed_as_a_real_uid_worker_sees_it(checkout, tmp_path, monkeypatch):
         iso.kill("uid", proc)
         err.close()
         iso.remove_stage(stage)
+
+
+def test_uid_layers_need_a_stage_of_make_stage(tmp_path, monkeypatch):
+    _layer_setup("uid", monkeypatch)
+    fake = tmp_path / "fake-stage"
+    (fake / "submission").mkdir(parents=True)
+    (fake / "worker.py").write_text("print(1)\n")
+    with pytest.raises(RuntimeError, match="make_stage"):
+        iso.spawn("uid", fake, [], iso.Limits(), subprocess.DEVNULL)
+    assert iso._live == {} or all(iso._stage_of.get(p) != str(fake) for p in iso._live)
