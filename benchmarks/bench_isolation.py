@@ -5,7 +5,9 @@
 Runs each available layer with the default interpreter and, when it has numpy,
 with Debian's /usr/bin/python3 (the uid layer usually needs it: see
 docs/isolation.md). Prints the median wall time from spawn() to the worker's
-exit and the ratio to the process layer with the same interpreter.
+exit and the ratio to the process layer with the same interpreter, then the
+median time of kill() on the exited worker (uid/bwrap: the sweep of the
+worker's uid and the release of its id).
 """
 
 from __future__ import annotations
@@ -26,20 +28,22 @@ from autograder import isolation as iso  # noqa: E402
 WORKER = "import numpy\n"
 
 
-def spawn_once(layer: str, stage: Path) -> float:
+def spawn_once(layer: str, stage: Path) -> tuple[float, float]:
     t0 = time.perf_counter()
     proc = iso.spawn(layer, stage, [], iso.Limits(), subprocess.DEVNULL)
     proc.stdin.close()
     rc = proc.wait()
     elapsed = time.perf_counter() - t0
+    t1 = time.perf_counter()
     iso.kill(layer, proc)
+    killed = time.perf_counter() - t1
     proc.stdout.close()
     if rc != 0:
         raise SystemExit(f"{layer}: worker exited {rc}")
-    return elapsed
+    return elapsed, killed
 
 
-def measure(layers: list[str], runs: int) -> dict[str, list[float]]:
+def measure(layers: list[str], runs: int) -> dict[str, list[tuple[float, float]]]:
     """Round-robin over the layers so that load from elsewhere hits them alike."""
     with tempfile.TemporaryDirectory() as d:
         script = Path(d) / "w.py"
@@ -49,7 +53,7 @@ def measure(layers: list[str], runs: int) -> dict[str, list[float]]:
         try:
             for layer in layers:  # warm the page cache
                 spawn_once(layer, stage)
-            times: dict[str, list[float]] = {layer: [] for layer in layers}
+            times: dict[str, list[tuple[float, float]]] = {layer: [] for layer in layers}
             for _ in range(runs):
                 for layer in layers:
                     times[layer].append(spawn_once(layer, stage))
@@ -79,11 +83,14 @@ def main() -> None:
             else:
                 layers.append(layer)
         times = measure(layers, args.runs)
-        base = statistics.median(times["process"]) if "process" in times else None
-        for layer, ts in times.items():
+        base = statistics.median(t for t, _ in times["process"]) if "process" in times else None
+        for layer, pairs in times.items():
+            ts = [t for t, _ in pairs]
             med = statistics.median(ts)
             ratio = f"{med / base:.2f}x" if base else "-"
-            print(f"  {layer:8s} median {med * 1000:6.1f} ms  min {min(ts) * 1000:6.1f} ms  {ratio} of process")
+            kill_med = statistics.median(k for _, k in pairs)
+            print(f"  {layer:8s} median {med * 1000:6.1f} ms  min {min(ts) * 1000:6.1f} ms  {ratio} of process"
+                  f"  kill {kill_med * 1000:5.1f} ms")
 
 if __name__ == "__main__":
     main()
