@@ -390,6 +390,7 @@ _stage_leases: dict[str, _Lease] = {}  # abspath of stage -> its group's lease
 _worker_leases: dict[int, _Lease] = {}  # worker pid -> its uid's lease
 _draining: list[_Lease] = []  # killed workers' ids, held until init has reaped their zombies
 _last_drain = [0.0]
+_stage_lease_failures: dict[str, str] = {}  # stage -> why make_stage could not lease its group
 _id_dir_cache: list[str] = []
 _rng = random.SystemRandom()  # not duplicated across fork()
 
@@ -647,8 +648,18 @@ def stage_gid(stage: Path) -> int | None:
     return lease.id if lease is not None else None
 
 
+_mappable_cache: list[str | None] = []
+
+
 def _ids_mappable() -> str | None:
-    """None when this user namespace maps the whole id pool (setresuid would fail with EINVAL)."""
+    """None when this user namespace maps the whole id pool (setresuid and chown would fail with
+    EINVAL), else why not. A rootless container's root often has only 65536 ids."""
+    if not _mappable_cache:
+        _mappable_cache.append(_check_id_maps())
+    return _mappable_cache[0]
+
+
+def _check_id_maps() -> str | None:
     lo, hi = ID_BASE, ID_BASE + ID_COUNT
     for kind in ("uid_map", "gid_map"):
         try:
@@ -846,8 +857,10 @@ def _stage_group(stage: Path, layer: str) -> int:
     with _lease_lock:
         lease = _stage_leases.get(str(stage))
     if lease is None or lease.fd < 0:
+        why = _stage_lease_failures.get(str(stage))
         raise RuntimeError(f"the {layer} layer needs a stage made by isolation.make_stage() as root in "
-                           f"this process; {stage} is not one")
+                           f"this process; {stage} is not one"
+                           + (f" (leasing its group failed: {why})" if why else ""))
     return lease.id
 
 
@@ -1281,11 +1294,16 @@ def make_stage(worker_script: Path, submission: Path) -> Path:
     stage = Path(tempfile.mkdtemp(prefix="gdkit-stage-"))  # 0700 until filled
     try:
         group = None
-        if os.geteuid() == 0:
-            lease = _acquire("stage", str(stage))
-            with _lease_lock:
-                _stage_leases[str(stage)] = lease
-            group = lease.id
+        if os.geteuid() == 0 and _ids_mappable() is None:
+            try:
+                lease = _acquire("stage", str(stage))
+            except (OSError, RuntimeError) as exc:
+                # the process layer still works; spawn() in the others says why it cannot
+                _stage_lease_failures[str(stage)] = str(exc)
+            else:
+                with _lease_lock:
+                    _stage_leases[str(stage)] = lease
+                group = lease.id
         dmode, fmode, tmode = (0o750, 0o640, 0o1770) if group is not None else (0o755, 0o644, 0o1777)
 
         def own(path: Path, mode: int) -> None:
@@ -1329,17 +1347,26 @@ def remove_stage(stage: Path) -> None:
     its group. A worker of the stage that is still running (kill() was not called) is killed first:
     no process may keep the group once it can be leased again."""
     key = os.path.abspath(stage)
+    _stage_lease_failures.pop(key, None)
     with _registry_lock:
         leftovers = [pid for pid, s in _stage_of.items() if s == key and pid in _worker_leases]
         leases = [_worker_leases.pop(pid) for pid in leftovers]
+    swept = True
     for lease in leases:
-        _sweep_uid(lease.id)
+        try:
+            _sweep_uid(lease.id)
+        except (OSError, RuntimeError, subprocess.SubprocessError) as exc:
+            warnings.warn(f"gdkit: could not sweep worker uid {lease.id}: {exc}", RuntimeWarning)
+            swept = False  # keep both ids leased: something with the group may still run
+            continue
         _retire(lease)
     _rmtree(Path(key))
     with _lease_lock:
         lease = _stage_leases.pop(key, None)
     if lease is not None:
-        if os.path.lexists(key):
+        if not swept:
+            pass  # dropped by the kernel at exit; the next taker kills and removes what is left
+        elif os.path.lexists(key):
             # not released: the kernel drops the lock when we exit, and whoever
             # leases the id next removes the stage first (see _clean_stale)
             warnings.warn(f"gdkit: stage {key} could not be removed; its group {lease.id} stays leased",

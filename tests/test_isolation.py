@@ -976,3 +976,25 @@ def test_uid_layers_need_a_stage_of_make_stage(tmp_path, monkeypatch):
     with pytest.raises(RuntimeError, match="make_stage"):
         iso.spawn("uid", fake, [], iso.Limits(), subprocess.DEVNULL)
     assert iso._live == {} or all(iso._stage_of.get(p) != str(fake) for p in iso._live)
+
+
+def test_stage_without_a_mappable_pool(tmp_path, monkeypatch):
+    """As root in a user namespace that does not map the pool (a rootless container): the stage
+    gets no group and the old modes, the process layer works, the uid layer says why not."""
+    if os.geteuid() != 0:
+        pytest.skip("only root leases groups")
+    monkeypatch.setattr(iso, "_mappable_cache", ["/proc/self/uid_map does not map the worker ids"])
+    stage = _stage(tmp_path)
+    try:
+        assert iso.stage_gid(stage) is None
+        assert stat.S_IMODE(os.stat(stage).st_mode) == 0o755
+        proc = iso.spawn("process", stage, [json.dumps({"paths": [], "port": 9})], iso.Limits(),
+                         subprocess.DEVNULL)
+        try:
+            assert proc.stdout.readline()
+        finally:
+            iso.kill("process", proc)
+        with pytest.raises(RuntimeError, match="make_stage"):
+            iso._spawn("uid", stage, [], iso.Limits(), subprocess.DEVNULL)
+    finally:
+        iso.remove_stage(stage)
