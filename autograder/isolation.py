@@ -464,7 +464,10 @@ def _try_lock(n: int, directory: str, role: str, stage: str | None) -> _Lease | 
             raise BlockingIOError  # we locked an inode that a release unlinked
         previous = os.pread(fd, 65536, 0)
         if previous:
-            _clean_stale(n, previous)
+            try:
+                _clean_stale(n, previous)
+            except (OSError, RuntimeError, subprocess.SubprocessError):
+                raise BlockingIOError from None  # try another id; the record stays for a later taker
         record = json.dumps({"role": role, "pid": os.getpid(), "stage": stage}).encode()
         os.ftruncate(fd, 0)
         os.pwrite(fd, record, 0)
