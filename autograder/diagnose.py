@@ -37,6 +37,8 @@ MISTAKES: dict[tuple[str, str], list[Mistake]] = {
                 "the bias b is missing: ŷ = wx + b (slide 8)"),
         Mistake("w and b swapped", lambda theta, x: float(theta[0] * x[1] + theta[1]) if len(x) == 2 else None,
                 "w and b are swapped: ŷ = wx + b, and θ = [b, w] puts the bias first (slide 6)"),
+        Mistake("one feature", lambda theta, x: float(theta[0] + theta[1] * x[1]) if len(x) > 2 else None,
+                "only the first feature is used: ŷ = θᵀx takes every entry of x and θ (x @ theta, slide 14)"),
     ],
     ("logistic", "predict"): [
         Mistake("z, not σ(z)", lambda theta, x: float(np.dot(theta, x)),
@@ -45,6 +47,10 @@ MISTAKES: dict[tuple[str, str], list[Mistake]] = {
                 "this is σ(−z): σ(z) = 1 / (1 + e^(−z)) (slide 24)"),
         Mistake("no bias", lambda theta, x: _sig(np.dot(theta[1:], x[1:])),
                 "the bias is missing: z = θᵀx with x = [1, x₁, …] (slide 26)"),
+        Mistake("class", lambda theta, x: float(_sig(np.dot(theta, x)) >= 0.5),
+                "this is the class (ŷ ≥ 0.5); predict returns the probability ŷ = σ(θᵀx) (slide 27)"),
+        Mistake("one feature", lambda theta, x: _sig(theta[0] + theta[1] * x[1]) if len(x) > 2 else None,
+                "only the first feature is used: z = θᵀx takes every entry of x and θ (slide 40)"),
     ],
     ("linear", "loss"): [
         Mistake("not squared", lambda y_hat, y: float(y_hat - y), "square the difference: L = (ŷ − y)² (slide 8)"),
@@ -62,6 +68,8 @@ MISTAKES: dict[tuple[str, str], list[Mistake]] = {
         Mistake("sign", lambda x, y_hat, y: np.asarray(x) * 2 * (y - y_hat), "the sign is flipped: it is 2x(ŷ − y), not 2x(y − ŷ) (slide 8)"),
         Mistake("order", lambda x, y_hat, y: (np.asarray(x) * 2 * (y_hat - y))[::-1], "the two parts are swapped: ∂L/∂w = 2x(ŷ − y) goes with w and ∂L/∂b = 2(ŷ − y) with b"),
         Mistake("no x", lambda x, y_hat, y: np.full(len(x), 2.0 * (y_hat - y)), "∂L/∂w has the factor x: ∂L/∂w = 2x(ŷ − y) (slide 8)"),
+        Mistake("x in db", lambda x, y_hat, y: np.full(2, 2.0 * x[1] * (y_hat - y)) if len(x) == 2 else None,
+                "∂L/∂b has no factor x: ∂L/∂b = 2(ŷ − y), only ∂L/∂w = 2x(ŷ − y) has it (slide 8)"),
     ],
     ("logistic", "gradient"): [
         Mistake("factor 2", lambda x, y_hat, y: np.asarray(x) * 2 * (y_hat - y), "that is the linear regression gradient: for the cross-entropy, ∇θL = x(ŷ − y), with no factor 2 (slide 29)"),

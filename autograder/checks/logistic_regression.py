@@ -27,7 +27,10 @@ def label(value, what="classify's result") -> int:
         return int(value)
     if is_real(value) and float(value) in (0.0, 1.0):
         return int(value)
-    raise Failure(f"{what} must be 0 or 1; got {describe_type(value)}", got=fmt(value))
+    hint = None
+    if is_real(value) and 0 < float(value) < 1:
+        hint = "that looks like a probability: the class is 1 when ŷ ≥ threshold, else 0"
+    raise Failure(f"{what} must be 0 or 1; got {describe_type(value)}", got=fmt(value), hint=hint)
 
 
 def sigmoid_of(ctx, z):
@@ -52,6 +55,14 @@ def examples_by_data():
             key = "slides 26–36 (Data #1)" if len(ex.theta) == 2 else "slides 38–49 (Data #2)"
             groups.setdefault(key, []).append(ex)
     return groups
+
+
+def elementwise_hint(message):
+    """Why a σ that works for a number fails on an array, from the error it raised."""
+    if "truth value of an array" in message:
+        return ("an `if` on z cannot decide for a whole array: use np.where, or a formula that "
+                "works on every entry at once (np.exp works on whole arrays)")
+    return "use np.exp, which works on whole arrays (math.exp takes one number)"
 
 
 def sigmoid_checks():
@@ -112,7 +123,7 @@ def sigmoid_checks():
                 got = ctx.call("sigmoid", z)
             except Failure as f:
                 f.inputs = {"z": fmt(z)}
-                f.hint = f.hint or "use np.exp, which works on whole arrays (math.exp takes one number)"
+                f.hint = f.hint or elementwise_hint(f.message)
                 raise
             if not (isinstance(got, np.ndarray) and got.shape == shape):
                 raise Failure(f"σ of an array of shape {shape} must be an array of the same shape; "

@@ -76,10 +76,25 @@ MISTAKES = [
                 return float(np.dot(w, x) + b)
             """, hint="plain-Python version", kinds=("style",), cascade=TRAIN,
             cascade_kinds=("style",)),
+    Mistake("basic-predict-hard-coded", BASIC, "predict",
+            "an if-chain on the worked inputs of slides 6 and 20, 0 elsewhere",
+            """
+            def predict(x, w, b):
+                if (x, w, b) == (2.0, 2.0, 2.0):
+                    return 6.0
+                if (x, w, b) == (3.0, 2.0, 2.0):
+                    return 8.0
+                return 0.0
+            """, cascade=TRAIN),
     Mistake("basic-loss-not-squared", BASIC, "loss", "the difference is not squared: L = ŷ − y",
             """
             def loss(y_hat, y):
                 return y_hat - y
+            """, hint="square the difference", cascade=TRAIN),
+    Mistake("basic-loss-absolute", BASIC, "loss", "the absolute error |ŷ − y| instead of its square",
+            """
+            def loss(y_hat, y):
+                return abs(y_hat - y)
             """, hint="square the difference", cascade=TRAIN),
     Mistake("basic-loss-hard-coded", BASIC, "loss", "returns slide 6's value 144 for every input",
             """
@@ -104,6 +119,14 @@ MISTAKES = [
             def gradient(x, y_hat, y):
                 return 2 * x * (y - y_hat), 2 * (y - y_hat)
             """, hint="the sign is flipped", cascade=TRAIN),
+    Mistake("basic-gradient-db-with-x", BASIC, "gradient",
+            "copy-paste: db = 2x(ŷ − y), with the x that belongs to dw only",
+            """
+            def gradient(x, y_hat, y):
+                dw = 2 * x * (y_hat - y)
+                db = 2 * x * (y_hat - y)
+                return dw, db
+            """, hint="∂L/∂b has no factor x", cascade=TRAIN),
     Mistake("basic-update-swapped", BASIC, "update", "returns (b, w) instead of (w, b)",
             """
             def update(w, b, dw, db, lr):
@@ -119,6 +142,11 @@ MISTAKES = [
             def update(w, b, dw, db, lr):
                 return w + lr * dw, b + lr * db
             """, hint="step against the gradient", cascade=TRAIN),
+    Mistake("basic-update-no-lr", BASIC, "update", "forgets the learning rate: w − dw",
+            """
+            def update(w, b, dw, db, lr):
+                return w - dw, b - db
+            """, hint="multiply the gradient by the learning rate", cascade=TRAIN),
     Mistake("basic-train-one-epoch", BASIC, "train", "one pass over the data, whatever epochs says",
             """
             def train(xs, ys, w, b, lr, epochs):
@@ -184,6 +212,12 @@ MISTAKES = [
                     total += x[j] * theta[j]
                 return total
             """, hint="not a loop over the entries", kinds=("style",)),
+    Mistake("numpy-predict-one-feature", NUMPY, "predict",
+            "written for one feature only: θ₀ + θ₁x₁, whatever the length of x",
+            """
+            def predict(x, theta):
+                return theta[0] + theta[1] * x[1]
+            """, hint="only the first feature is used", cascade=TRAIN),
     Mistake("numpy-predict-nan", NUMPY, "predict",
             "ŷ = (√(θᵀx))², NaN whenever θᵀx < 0: a predict that returns NaN costs predict's "
             "points (and train's), never gradient's, whose chain check it feeds",
@@ -201,6 +235,12 @@ MISTAKES = [
             def gradient(x, y_hat, y):
                 return x * (y_hat - y)
             """, hint="the factor 2 is missing", cascade=TRAIN, not_hints=FIXED_LR),
+    Mistake("numpy-gradient-loop", NUMPY, "gradient",
+            "a list comprehension over the entries of x: right values, loses only the style point",
+            """
+            def gradient(x, y_hat, y):
+                return np.array([2 * x_j * (y_hat - y) for x_j in x])
+            """, hint="not a loop over the entries", kinds=("style",)),
     Mistake("numpy-gradient-list", NUMPY, "gradient",
             "returns a Python list instead of an array: right values, fails the contract (and "
             "train, whose update cannot subtract a list times lr)",
@@ -223,6 +263,15 @@ MISTAKES = [
             def update(theta, grad, lr):
                 return theta - grad
             """, hint="multiply the gradient by the learning rate", cascade=TRAIN),
+    Mistake("numpy-update-loop", NUMPY, "update",
+            "a for-loop over the components of θ: right values, loses only the style point",
+            """
+            def update(theta, grad, lr):
+                new = theta.copy()
+                for j in range(len(theta)):
+                    new[j] = theta[j] - lr * grad[j]
+                return new
+            """, hint="not a loop over the entries", kinds=("style",)),
     Mistake("numpy-update-hard-coded", NUMPY, "update",
             "returns slide 7's θ = [4.4, 6.8] when given slide 6's inputs, θ unchanged otherwise",
             """
@@ -282,6 +331,18 @@ MISTAKES = [
             def sigmoid(z):
                 return 1 / (1 + math.exp(-z))
             """, hint="np.exp", kinds=("contract",)),
+    Mistake("logistic-sigmoid-if-branch", LOGISTIC, "sigmoid",
+            "a stable σ with a Python if on z: right for a number, fails on an array (the "
+            "elementwise contract only)",
+            """
+            import math
+
+
+            def sigmoid(z):
+                if z >= 0:
+                    return 1 / (1 + math.exp(-z))
+                return math.exp(z) / (1 + math.exp(z))
+            """, hint="np.where", kinds=("contract",)),
     Mistake("logistic-predict-z", LOGISTIC, "predict", "returns z = θᵀx instead of σ(z)",
             """
             def predict(x, theta):
@@ -292,6 +353,17 @@ MISTAKES = [
             def predict(x, theta):
                 return sigmoid(x[1:] @ theta[1:])
             """, hint="the bias is missing", cascade=TRAIN),
+    Mistake("logistic-predict-minus-z", LOGISTIC, "predict", "σ(−θᵀx): a sign too many",
+            """
+            def predict(x, theta):
+                return sigmoid(-(x @ theta))
+            """, hint="this is σ(−z)", cascade=TRAIN),
+    Mistake("logistic-predict-class", LOGISTIC, "predict",
+            "returns the class 0/1 instead of the probability ŷ",
+            """
+            def predict(x, theta):
+                return int(sigmoid(x @ theta) >= 0.5)
+            """, hint="this is the class", cascade=TRAIN),
     Mistake("logistic-loss-log10", LOGISTIC, "loss", "log10 instead of the natural log",
             """
             def loss(y_hat, y):
@@ -302,6 +374,18 @@ MISTAKES = [
             def loss(y_hat, y):
                 return y * np.log(y_hat) + (1 - y) * np.log(1 - y_hat)
             """, hint="the minus sign is missing", cascade=TRAIN),
+    Mistake("logistic-loss-terms-swapped", LOGISTIC, "loss",
+            "log ŷ and log(1 − ŷ) change places",
+            """
+            def loss(y_hat, y):
+                return -y * np.log(1 - y_hat) - (1 - y) * np.log(y_hat)
+            """, hint="the terms are swapped", cascade=TRAIN),
+    Mistake("logistic-loss-squared-error", LOGISTIC, "loss",
+            "keeps linear regression's squared error",
+            """
+            def loss(y_hat, y):
+                return (y_hat - y) ** 2
+            """, hint="this is the squared error", cascade=TRAIN),
     Mistake("logistic-loss-slide-figures", LOGISTIC, "loss",
             "an if-chain that returns the slides' rounded losses for the worked ŷ",
             """
@@ -333,6 +417,11 @@ MISTAKES = [
             def gradient(x, y_hat, y):
                 return x * (y - y_hat)
             """, hint="the sign is flipped", cascade=TRAIN),
+    Mistake("logistic-gradient-no-x", LOGISTIC, "gradient", "forgets the factor x: (ŷ − y) everywhere",
+            """
+            def gradient(x, y_hat, y):
+                return (y_hat - y) * np.ones_like(x)
+            """, hint="multiply by x", cascade=TRAIN),
     Mistake("logistic-update-plus", LOGISTIC, "update", "climbs the gradient: θ + η∇θL",
             """
             def update(theta, grad, lr):
@@ -360,6 +449,12 @@ MISTAKES = [
             def classify(y_hat, threshold=0.5):
                 return round(y_hat)
             """),
+    Mistake("logistic-classify-probability", LOGISTIC, "classify",
+            "returns ŷ itself, not a class",
+            """
+            def classify(y_hat, threshold=0.5):
+                return y_hat
+            """, hint="looks like a probability"),
     Mistake("logistic-train-loss-after-update", LOGISTIC, "train",
             "records the loss after the update",
             """
