@@ -897,6 +897,7 @@ def _preexec_uid(limits: Limits, uid: int, group: int):
         _keep = (buf, fprog)  # noqa: F841  (keep the filter alive until exec)
         for res, value in pairs:
             resource.setrlimit(res, (value, value))
+        os.umask(0o007)  # files in the stage's setgid tmp/: rw for the stage's other workers
         os.setgroups([group])
         os.setresgid(uid, uid, uid)
         os.setresuid(uid, uid, uid)
@@ -1289,7 +1290,7 @@ def make_stage(worker_script: Path, submission: Path) -> Path:
     `submission`; symlinks and __pycache__ are skipped), <stage>/tmp (the worker's HOME/TMPDIR).
 
     As root: a group id is leased for the stage (stage_gid(stage)) until remove_stage; everything is
-    owned by root with that group, directories 0750, files 0640, tmp/ 01770: readable (tmp/
+    owned by root with that group, directories 0750, files 0640, tmp/ 02770: readable (tmp/
     writable) by the stage's workers, who have that group, and by no one else. Otherwise: owned by
     the caller, directories 0755, files 0644, tmp/ 01777."""
     worker_script = Path(worker_script)
@@ -1307,7 +1308,10 @@ def make_stage(worker_script: Path, submission: Path) -> Path:
                 with _lease_lock:
                     _stage_leases[str(stage)] = lease
                 group = lease.id
-        dmode, fmode, tmode = (0o750, 0o640, 0o1770) if group is not None else (0o755, 0o644, 0o1777)
+        # tmp/ as root: setgid, not sticky: what one worker of the stage leaves there (group =
+        # the stage's, mode 0660 under the uid layer's umask) the next one, a restart with
+        # another uid or the sibling session's worker, can read, rewrite and delete
+        dmode, fmode, tmode = (0o750, 0o640, 0o2770) if group is not None else (0o755, 0o644, 0o1777)
 
         def own(path: Path, mode: int) -> None:
             if group is not None:

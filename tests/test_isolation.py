@@ -588,7 +588,7 @@ def test_make_stage(tmp_path):
             # root:<the stage's own group>, nothing for "other"
             gid = iso.stage_gid(stage)
             assert _in_pool(gid) and gid != os.getgid()
-            dmode, fmode, tmode = 0o750, 0o640, 0o1770
+            dmode, fmode, tmode = 0o750, 0o640, 0o2770
         else:
             assert iso.stage_gid(stage) is None
             gid, dmode, fmode, tmode = os.getgid(), 0o755, 0o644, 0o1777
@@ -996,5 +996,50 @@ def test_stage_without_a_mappable_pool(tmp_path, monkeypatch):
             iso.kill("process", proc)
         with pytest.raises(RuntimeError, match="make_stage"):
             iso._spawn("uid", stage, [], iso.Limits(), subprocess.DEVNULL)
+    finally:
+        iso.remove_stage(stage)
+
+
+def test_restarted_worker_takes_over_the_scratch_files(tmp_path, monkeypatch):
+    """uid layer: a worker restarted on the same stage (another uid) can read, rewrite and delete
+    what its predecessor left in the host's <stage>/tmp; no one outside the stage can."""
+    _layer_setup("uid", monkeypatch)
+    script = tmp_path / "w.py"
+    script.write_text(
+        "import os, sys\n"
+        "d = os.environ['TMPDIR']\n"
+        "p, sub = os.path.join(d, 'cache.txt'), os.path.join(d, 'cache')\n"
+        "if sys.argv[1] == 'first':\n"
+        "    open(p, 'w').write('one')\n"
+        "    os.mkdir(sub)\n"
+        "    open(os.path.join(sub, 'x'), 'w').write('x')\n"
+        "    print('ok')\n"
+        "else:\n"
+        "    before = open(p).read()\n"
+        "    open(p, 'w').write('two')\n"
+        "    os.unlink(os.path.join(sub, 'x'))\n"
+        "    os.rmdir(sub)\n"
+        "    os.unlink(p)\n"
+        "    print(before)\n")
+    (tmp_path / "sub").mkdir()
+    stage = iso.make_stage(script, tmp_path / "sub")
+    try:
+        uids = []
+        for arg in ("first", "second"):
+            err = tempfile.TemporaryFile()
+            proc = iso.spawn("uid", stage, [arg], iso.Limits(), err)
+            uids.append(iso.worker_uid(proc))
+            out = proc.stdout.read().decode().strip()
+            rc = proc.wait(timeout=10)
+            iso.kill("uid", proc)
+            err.seek(0)
+            assert rc == 0, err.read().decode()[-2000:]
+            assert out == ("ok" if arg == "first" else "one")
+            if arg == "first":
+                st = os.stat(stage / "tmp" / "cache.txt")
+                assert (st.st_uid, st.st_gid) == (uids[0], iso.stage_gid(stage))
+                assert stat.S_IMODE(st.st_mode) == 0o660
+        assert uids[0] != uids[1]
+        assert os.listdir(stage / "tmp") == []
     finally:
         iso.remove_stage(stage)
