@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from autograder import lecture
+from autograder import diagnose, lecture
 from autograder.runner import grade
 from corpus.build import MODULES, SOLUTIONS, build, replace_function
 from corpus.mistakes import MISTAKES
@@ -75,6 +75,15 @@ def test_corpus_is_large_and_covers_every_function():
         assert f"{m.module}.{m.function}" in rubric, m.id
         assert m.function not in m.cascade, m.id
         assert all(f"{m.module}.{f}" in rubric for f in m.cascade), m.id
+
+
+def test_every_known_mistake_of_diagnose_has_an_entry():
+    """Each hint of autograder/diagnose.py is expected by some corpus entry, so each is shown to fire."""
+    expected = [m.hint for m in MISTAKES if m.hint]
+    for mistakes in diagnose.MISTAKES.values():
+        for known in mistakes:
+            assert any(fragment in known.hint for fragment in expected), (
+                f"no corpus entry expects diagnose's {known.name!r}: {known.hint}")
 
 
 def test_build_replaces_one_function_and_keeps_the_rest(tmp_path):

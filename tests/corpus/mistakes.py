@@ -127,6 +127,11 @@ MISTAKES = [
                 db = 2 * x * (y_hat - y)
                 return dw, db
             """, hint="∂L/∂b has no factor x", cascade=TRAIN),
+    Mistake("basic-gradient-no-x", BASIC, "gradient", "forgets the x of ∂L/∂w: dw = 2(ŷ − y)",
+            """
+            def gradient(x, y_hat, y):
+                return 2 * (y_hat - y), 2 * (y_hat - y)
+            """, hint="∂L/∂w has the factor x", cascade=TRAIN),
     Mistake("basic-update-swapped", BASIC, "update", "returns (b, w) instead of (w, b)",
             """
             def update(w, b, dw, db, lr):
@@ -343,6 +348,11 @@ MISTAKES = [
                     return 1 / (1 + math.exp(-z))
                 return math.exp(z) / (1 + math.exp(z))
             """, hint="np.where", kinds=("contract",)),
+    Mistake("logistic-sigmoid-no-one-plus", LOGISTIC, "sigmoid", "1 / e^(−z): the 1 + is missing",
+            """
+            def sigmoid(z):
+                return 1 / np.exp(-z)
+            """, hint="the 1 + is missing", cascade=("predict", "train")),
     Mistake("logistic-predict-z", LOGISTIC, "predict", "returns z = θᵀx instead of σ(z)",
             """
             def predict(x, theta):
@@ -358,6 +368,12 @@ MISTAKES = [
             def predict(x, theta):
                 return sigmoid(-(x @ theta))
             """, hint="this is σ(−z)", cascade=TRAIN),
+    Mistake("logistic-predict-one-feature", LOGISTIC, "predict",
+            "written for Data #1 only: σ(θ₀ + θ₁x₁), whatever the length of x",
+            """
+            def predict(x, theta):
+                return sigmoid(theta[0] + theta[1] * x[1])
+            """, hint="only the first feature is used", cascade=TRAIN),
     Mistake("logistic-predict-class", LOGISTIC, "predict",
             "returns the class 0/1 instead of the probability ŷ",
             """
@@ -412,6 +428,12 @@ MISTAKES = [
             def gradient(x, y_hat, y):
                 return x * (y_hat - y) * y_hat * (1 - y_hat)
             """, hint="ŷ(1 − ŷ) cancels", cascade=TRAIN),
+    Mistake("logistic-gradient-mse-with-2", LOGISTIC, "gradient",
+            "the squared error's gradient through σ, factor 2 included: 2x(ŷ − y)ŷ(1 − ŷ)",
+            """
+            def gradient(x, y_hat, y):
+                return 2 * x * (y_hat - y) * y_hat * (1 - y_hat)
+            """, hint="the gradient of the squared error through σ", cascade=TRAIN),
     Mistake("logistic-gradient-sign", LOGISTIC, "gradient", "the sign is flipped: x(y − ŷ)",
             """
             def gradient(x, y_hat, y):

@@ -175,6 +175,12 @@ STYLES = [
                 return -(y * np.log(y_hat + EPS) + (1 - y) * np.log(1 - y_hat + EPS))
             """,
     }),
+    Style("eps-log-1e-7", "cross-entropy with Keras' epsilon 1e-7 added inside the logs", {
+        (LOGISTIC, "loss"): """
+            def loss(y_hat, y, eps=1e-7):
+                return -y * np.log(y_hat + eps) - (1 - y) * np.log(1 - y_hat + eps)
+            """,
+    }),
     Style("lists-not-tuples", "lists where the contract says tuples; losses as np.array", {
         (BASIC, "gradient"): """
             def gradient(x, y_hat, y):
@@ -317,6 +323,135 @@ STYLES = [
                 grad = (y_hat - y) * x
                 print("grad:", grad)
                 return grad
+            """,
+    }),
+    Style("loss-branches-on-y", "cross-entropy as an if on y (y is 0 or 1), with math.log", {
+        (LOGISTIC, "loss"): """
+            import math
+
+
+            def loss(y_hat, y):
+                if y == 1:
+                    return -math.log(y_hat)
+                return -math.log(1 - y_hat)
+            """,
+    }),
+    Style("sigmoid-clip-z", "σ with z clipped to [−500, 500] against overflow", {
+        (LOGISTIC, "sigmoid"): """
+            def sigmoid(z):
+                z = np.clip(z, -500, 500)
+                return 1.0 / (1.0 + np.exp(-z))
+            """,
+        (LOGISTIC, "predict"): """
+            def predict(x, theta):
+                return sigmoid(np.matmul(x, theta))
+            """,
+        (LOGISTIC, "classify"): """
+            def classify(y_hat, threshold=0.5):
+                return int(np.greater_equal(y_hat, threshold))
+            """,
+    }),
+    Style("train-relies-on-in-place-update", "update changes θ in place and train never reassigns it", {
+        (NUMPY, "update"): """
+            def update(theta, grad, lr):
+                theta -= lr * grad
+                return theta
+            """,
+        (NUMPY, "train"): """
+            def train(X, y, theta, lr, epochs):
+                theta = np.array(theta, dtype=float)
+                losses = []
+                for _ in range(epochs):
+                    for i in range(X.shape[0]):
+                        y_hat = predict(X[i], theta)
+                        losses.append(float(loss(y_hat, y[i])))
+                        update(theta, gradient(X[i], y_hat, y[i]), lr)
+                return theta, losses
+            """,
+        (LOGISTIC, "update"): """
+            def update(theta, grad, lr):
+                np.subtract(theta, lr * grad, out=theta)
+                return theta
+            """,
+    }),
+    Style("annotated-with-helpers", "type hints, __all__, private helpers and a __main__ demo", modules={
+        NUMPY: """
+            from __future__ import annotations
+
+            import numpy as np
+            from numpy.typing import NDArray
+
+            __all__ = ["predict", "loss", "gradient", "update", "train"]
+
+
+            def _error(y_hat: float, y: float) -> float:
+                return y_hat - y
+
+
+            def predict(x: NDArray[np.float64], theta: NDArray[np.float64]) -> float:
+                return float(np.inner(x, theta))
+
+
+            def loss(y_hat: float, y: float) -> float:
+                return _error(y_hat, y) ** 2
+
+
+            def gradient(x: NDArray[np.float64], y_hat: float, y: float) -> NDArray[np.float64]:
+                return 2.0 * _error(y_hat, y) * np.asarray(x, dtype=float)
+
+
+            def update(theta: NDArray[np.float64], grad: NDArray[np.float64], lr: float) -> NDArray[np.float64]:
+                return np.asarray(theta, dtype=float) - lr * np.asarray(grad, dtype=float)
+
+
+            def train(X, y, theta, lr: float, epochs: int) -> tuple[NDArray[np.float64], list[float]]:
+                losses: list[float] = []
+                for _epoch in range(epochs):
+                    for x_i, y_i in zip(X, y):
+                        y_hat = predict(x_i, theta)
+                        losses.append(loss(y_hat, y_i))
+                        theta = update(theta, gradient(x_i, y_hat, y_i), lr)
+                return theta, losses
+
+
+            if __name__ == "__main__":
+                X = np.array([[1.0, 0.0], [1.0, 1.0], [1.0, 2.0]])
+                print(train(X, np.array([8.0, 15.0, 18.0]), np.zeros(2), 0.01, 10))
+            """,
+    }),
+    Style("top-level-demo", "demo code at the top level of the module, run at import", {
+        (BASIC, "train"): """
+            def train(xs, ys, w, b, lr, epochs):
+                losses = []
+                for _ in range(epochs):
+                    for x, y in zip(xs, ys):
+                        y_hat = predict(x, w, b)
+                        losses.append(loss(y_hat, y))
+                        dw, db = gradient(x, y_hat, y)
+                        w, b = update(w, b, dw, db, lr)
+                return w, b, losses
+
+
+            print("slide 6:", predict(2.0, 2.0, 2.0), loss(6.0, 18.0), gradient(2.0, 6.0, 18.0))
+            w, b, losses = train([0, 1, 2, 3, 4, 5, 6, 7], [8, 15, 18, 22, 26, 30, 38, 47], 0.0, 0.0, 0.01, 100)
+            print(f"salary fit: y = {w:.2f}x + {b:.2f}, last loss {losses[-1]:.2f}")
+            """,
+    }),
+    Style("basic-pow-and-enumerate", "pow(·, 2), enumerate over xs, a tuple of losses", {
+        (BASIC, "loss"): """
+            def loss(y_hat, y):
+                return pow(y_hat - y, 2)
+            """,
+        (BASIC, "train"): """
+            def train(xs, ys, w, b, lr, epochs):
+                losses = []
+                for epoch in range(epochs):
+                    for i, x in enumerate(xs):
+                        y_hat = predict(x, w, b)
+                        losses.append(loss(y_hat, ys[i]))
+                        dw, db = gradient(x, y_hat, ys[i])
+                        w, b = update(w, b, dw, db, lr)
+                return w, b, tuple(losses)
             """,
     }),
     Style("minimal", "the docstring-free minimal version of all three modules", modules={
