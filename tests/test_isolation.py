@@ -232,7 +232,12 @@ def _stage(tmp_path) -> Path:
 def _start(layer, tmp_path, cfg, limits=iso.Limits()):
     stage = _stage(tmp_path)
     err = open(tmp_path / f"stderr-{uuid.uuid4().hex}.txt", "w+b")
-    proc = iso.spawn(layer, stage, [json.dumps(cfg)], limits, err)
+    try:
+        proc = iso.spawn(layer, stage, [json.dumps(cfg)], limits, err)
+    except BaseException:
+        err.close()
+        iso.remove_stage(stage)  # releases its group too
+        raise
     line = proc.stdout.readline()
     if not line:
         iso.kill(layer, proc)
