@@ -20,7 +20,7 @@ from . import __version__, isolation, lecture
 from .checks import all_checks
 from .checks.base import Failure, fmt
 from .results import CheckResult, Report
-from .session import WORKER_SCRIPT, Session
+from .session import WORKER_SCRIPT, Limiter, Session
 
 TIMEOUT = 2.0     # seconds per call
 BUDGET = 300.0    # seconds per submission, for all its calls
@@ -95,6 +95,7 @@ class Grader:
         self.submission = Path(submission)
         self.seed = new_seed() if seed is None else int(seed)
         self.options = dict(layer=layer, timeout=timeout, budget=budget, limits=limits)
+        self.limiter = Limiter(budget)  # one budget, and one record of timeouts, for both sessions
         self.sessions = {}
         self.stage = None
         self.faults = []
@@ -111,7 +112,8 @@ class Grader:
             if self.stage is None:
                 self.stage = isolation.make_stage(WORKER_SCRIPT, self.submission)
             self.sessions[no_numpy] = Session(self.submission, block_numpy=no_numpy,
-                                              stage=self.stage, **self.options)
+                                              stage=self.stage, limiter=self.limiter,
+                                              **self.options)
         return self.sessions[no_numpy]
 
     def close(self):
@@ -146,11 +148,15 @@ class Grader:
             result.traceback, result.note = clean(f.traceback), clean(f.note)
         except Exception as e:  # a bug in the grader: report it, never blame the student silently
             result.status = "fault"
-            result.message = f"grader fault in this check: {type(e).__name__}: {e}"
-            self.faults.append(f"{check.id}: {type(e).__name__}: {e}")
+            result.message = clean(f"grader fault in this check: {type(e).__name__}: {e}")[:2000]
+            self.faults.append(clean(f"{check.id}: {type(e).__name__}: {e}")[:2000])
         result.output = clean("".join(ctx.outputs))[-4000:]
         result.seconds = time.monotonic() - start
         return result
+
+    def memory_text(self) -> str:
+        limit = (self.options.get("limits") or isolation.Limits()).memory
+        return f"{limit / (1 << 30):g} GiB" if limit >= 1 << 30 else f"{limit >> 20} MiB"
 
     def explain(self, module, function, reply, args, kwargs) -> Failure:
         """A Failure that tells the student what went wrong with a call, in their terms."""
@@ -163,10 +169,21 @@ class Grader:
             return Failure(message, status="timeout" if kind == "timeout" else "skipped")
         if reply.status == "crash":
             log = error.get("log", "").strip()
+            if kind == "DiskLimit":
+                return Failure(f"{call}: {message}", status="crash")
             return Failure(f"{call} ended the worker process: {message}"
                            + (f"\nlast output: {log[-500:]}" if log else ""),
-                           status="crash", hint="os._exit, sys.exit in a thread, a fork, or running "
-                           "out of memory (the limit is 1 GiB) end the process")
+                           status="crash", hint="os._exit, a signal, or running out of memory (the "
+                           f"limit is {self.memory_text()}) end the process")
+        if kind in ("MemoryError", "_ArrayMemoryError"):
+            return Failure(f"{call} ran out of memory: the grading worker's limit is "
+                           f"{self.memory_text()} (MemoryError: {message})", status="crash",
+                           traceback=error.get("traceback"),
+                           hint="no step of the lecture needs more than a few MB")
+        if kind == "Tampering":
+            return Failure(f"{call}: {message}", status="error",
+                           hint="the style checks count the Python steps a call takes: leave "
+                                "sys.settrace, frames and threads alone")
         if kind == "MissingModule":
             return Failure(f"{module}.py is missing from the submission", status="missing")
         if kind == "MissingFunction":
@@ -208,11 +225,17 @@ def grade(submission, *, seed=None, only=None, layer="auto", timeout=TIMEOUT, bu
                   time.monotonic() - t0, __version__, faults)
 
 
-_CONTROL = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]|[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
+# escape sequences (CSI, OSC, other ESC sequences), then single characters that control a terminal
+# or a layout: C0/C1 controls but tab and newline, line and paragraph separators, bidirectional
+# overrides and isolates, and what XML 1.0 cannot hold (surrogates, U+FFFE, U+FFFF)
+_CONTROL = re.compile(r"\x1b\[[0-9;?:<=>!]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?|\x1b[@-_]?"
+                      r"|[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\u200e\u200f\u202a-\u202e"
+                      r"\u2066-\u2069\ud800-\udfff\ufffe\uffff]")
 
 
 def clean(text):
-    """Student-made text made safe for every format: no control characters or escape codes."""
+    """Student-made text made safe for every format: no control characters, escape codes, line
+    separators other than newline, or bidirectional overrides."""
     if text is None:
         return None
-    return _CONTROL.sub("�", str(text))
+    return _CONTROL.sub("\ufffd", str(text))

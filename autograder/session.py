@@ -5,10 +5,19 @@ worker. `call` sends one call and returns a Reply: the value rebuilt on this sid
 wrong (an exception in the student's code, a timeout, a crash). A hang or a crash costs only the
 call it happened in; the worker is restarted for the next one. After a function times out, its
 further calls fail at once, and so do all calls once the submission's time budget is spent.
+
+Sessions of one submission (the grader runs a second one where NumPy is blocked) can share a
+`Limiter`: one time budget for all of them, and one record of what timed out, so that a function
+that hangs in one worker is not waited for again in the other.
+
+Nothing the worker sends can raise into the grader: every frame is checked (size, MAC, JSON,
+value nodes) and whatever is wrong with it becomes a failed call.
 """
 from __future__ import annotations
 
 import os
+import secrets
+import shutil
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -19,6 +28,8 @@ from . import isolation, worker
 
 WORKER_SCRIPT = Path(worker.__file__).resolve()
 START_TIMEOUT = 20.0  # seconds for a worker to start and import NumPy
+WRITE_TIMEOUT = 5.0   # seconds for a worker to take in a request
+TMP_LIMIT = 64 << 20  # bytes of files a submission may leave in the stage's tmp/
 
 
 @dataclass
@@ -37,29 +48,57 @@ class Reply:
         return self.status == "ok"
 
 
+class Limiter:
+    """What sessions of one submission share: the time budget and what timed out."""
+
+    def __init__(self, budget: float):
+        self.budget = budget
+        self.started = time.monotonic()
+        self.dead: dict = {}  # (module, function) or (module, None) -> (kind, message), timeouts
+
+    def spent(self) -> float:
+        return time.monotonic() - self.started
+
+    def left(self) -> float:
+        return max(0.0, self.budget - self.spent())
+
+
+def grader_dirs() -> list[str]:
+    """The grader's own folders, which a worker must not read even where the layer would let it:
+    this package (and its data/), and in a checkout the repository's solutions/, tests/, data/."""
+    pkg = WORKER_SCRIPT.parent
+    found = [pkg, pkg / "data"]
+    if pkg.parent.name not in ("site-packages", "dist-packages"):
+        found += [pkg.parent / name for name in ("solutions", "tests", "data", "docs", ".git")]
+    return [str(d) for d in found if d.is_dir()]
+
+
 class Session:
     """Runs calls into one submission, each in an isolated worker process."""
 
     def __init__(self, submission, *, layer="auto", limits=None, timeout=2.0, budget=120.0,
-                 block_numpy=False, stage=None):
+                 block_numpy=False, stage=None, limiter=None):
         self.submission = Path(submission)
         self.layer = isolation.strongest() if layer == "auto" else layer
         reason = isolation.unavailable(self.layer)
         if reason:
             raise RuntimeError(f"isolation layer {self.layer!r} is unavailable here: {reason}")
         self.limits = limits or isolation.Limits()
-        self.timeout, self.budget, self.block_numpy = timeout, budget, block_numpy
-        self.started = time.monotonic()
+        self.timeout, self.block_numpy = timeout, block_numpy
+        self.limiter = limiter or Limiter(budget)
+        self.budget = self.limiter.budget
         self.stage = stage  # shared with a sibling session, or made on first use
         self.own_stage = stage is None
         self.proc = None
         self.log = None
+        self.key = None           # the live worker's MAC key
         self.hello = {}
         self.imported = set()     # modules imported by the live worker
         self.dead = {}            # (module, function) or (module, None) -> why its calls fail fast
         self.crashes = {}
         self.functions = {}       # module -> {name: signature}, from the last import
         self.next_id = 0
+        self.starts = 0
 
     # --- lifecycle
     def __enter__(self):
@@ -77,10 +116,16 @@ class Session:
     def _stop(self):
         if self.proc is not None:
             isolation.kill(self.layer, self.proc)
+            for pipe in (self.proc.stdin, self.proc.stdout):
+                try:
+                    pipe.close()
+                except OSError:
+                    pass
             self.proc = None
         if self.log is not None:
             self.log.close()
             self.log = None
+        self.key = None
         self.imported.clear()
 
     def _start(self):
@@ -95,10 +140,13 @@ class Session:
             self.stage = isolation.make_stage(WORKER_SCRIPT, self.submission)
         self.log = tempfile.TemporaryFile()
         argv = ["--block-numpy"] if self.block_numpy else []
+        for d in grader_dirs():
+            argv += ["--deny", d]
         self.proc = isolation.spawn(self.layer, self.stage, argv, self.limits, self.log)
+        self.starts += 1
         try:
             frame = worker.read_frame(self.proc.stdout.fileno(), time.monotonic() + START_TIMEOUT)
-        except (TimeoutError, worker.ProtocolError, OSError):
+        except (TimeoutError, worker.ProtocolError, OSError, ValueError):
             frame = None
         if frame is None or frame[0].get("op") != "hello":
             tail = self.log_tail()
@@ -106,38 +154,58 @@ class Session:
             raise WorkerFault(f"the grading worker did not start under the {self.layer!r} layer."
                               + (f" It said:\n{tail}" if tail else ""))
         self.hello = frame[0]
+        # from here on, every reply must carry a MAC with this key: the worker's protocol thread
+        # holds it, the student's code cannot reach it
+        self.key = secrets.token_bytes(32)
+        try:
+            worker.write_frame(self.proc.stdin.fileno(), {"op": "init", "key": self.key.hex()},
+                               deadline=time.monotonic() + WRITE_TIMEOUT)
+        except (OSError, TimeoutError):
+            tail = self.log_tail()
+            self._stop()
+            raise WorkerFault("the grading worker stopped right after it started."
+                              + (f" It said:\n{tail}" if tail else "")) from None
 
     def log_tail(self, limit=2000) -> str:
         if self.log is None:
             return ""
-        self.log.seek(0, os.SEEK_END)
-        size = self.log.tell()
-        self.log.seek(max(0, size - limit))
-        return self.log.read().decode("utf-8", "replace").strip()
+        try:
+            self.log.seek(0, os.SEEK_END)
+            size = self.log.tell()
+            self.log.seek(max(0, size - limit))
+            return self.log.read().decode("utf-8", "replace").strip()
+        except (OSError, ValueError):
+            return ""
 
     def spent(self) -> float:
-        return time.monotonic() - self.started
+        return self.limiter.spent()
 
     # --- calls
     def _exchange(self, request, buffers=()):
-        """Send a request and wait for its reply, within the call timeout and the budget."""
+        """Send a request and wait for its reply, within the call timeout and the budget. Never
+        raises because of what the worker did: that becomes a timeout or a crash."""
         if self.proc is None:
             self._start()
         self.next_id += 1
         request = dict(request, id=self.next_id)
         try:
-            worker.write_frame(self.proc.stdin.fileno(), request, buffers)
-        except OSError:
-            return self._crashed()
-        limit = min(self.timeout, max(0.0, self.budget - self.spent()))
-        try:
-            frame = worker.read_frame(self.proc.stdout.fileno(), time.monotonic() + limit)
+            worker.write_frame(self.proc.stdin.fileno(), request, buffers,
+                               deadline=time.monotonic() + WRITE_TIMEOUT)
         except TimeoutError:
             self._stop()
             return Reply("timeout")
-        except (worker.ProtocolError, OSError) as e:
+        except OSError:
+            return self._crashed()
+        limit = min(self.timeout, self.limiter.left())
+        try:
+            frame = worker.read_frame(self.proc.stdout.fileno(), time.monotonic() + limit,
+                                      key=self.key)
+        except TimeoutError:
             self._stop()
-            return Reply("crash", error={"type": "ProtocolError", "message": str(e)})
+            return Reply("timeout")
+        except Exception as e:  # ProtocolError, OSError, or anything a malformed frame provokes
+            self._stop()
+            return Reply("crash", error={"type": "ProtocolError", "message": str(e)[:500]})
         if frame is None:
             return self._crashed()
         header, data = frame
@@ -145,7 +213,26 @@ class Session:
             self._stop()
             return Reply("crash", error={"type": "ProtocolError",
                                          "message": "the worker answered out of turn"})
-        return self._reply(header, data)
+        try:
+            reply = self._reply(header, data)
+        except Exception as e:  # a reply that passed the MAC yet makes no sense
+            self._stop()
+            return Reply("crash", error={"type": "ProtocolError",
+                                         "message": f"malformed reply: {type(e).__name__}"})
+        return self._check_tmp(reply)
+
+    def _check_tmp(self, reply):
+        """A submission may leave files in the stage's tmp/, up to TMP_LIMIT bytes in all."""
+        if self.stage is None:
+            return reply
+        used = _usage(Path(self.stage) / "tmp", TMP_LIMIT)
+        if used <= TMP_LIMIT:
+            return reply
+        self._stop()
+        _empty(Path(self.stage) / "tmp")
+        return Reply("crash", error={"type": "DiskLimit", "message": (
+            f"the process wrote more than {TMP_LIMIT >> 20} MB of files, so it was stopped and "
+            "its files were deleted")}, stdout=reply.stdout)
 
     def _crashed(self):
         code = self.proc.poll() if self.proc else None
@@ -163,7 +250,8 @@ class Session:
 
     def _reply(self, header, data):
         stdout = header.get("stdout") if isinstance(header.get("stdout"), str) else ""
-        elapsed = header.get("elapsed") if isinstance(header.get("elapsed"), (int, float)) else 0.0
+        elapsed = header.get("elapsed")
+        elapsed = float(elapsed) if type(elapsed) in (int, float) else 0.0
         events = header.get("events") if type(header.get("events")) is int else None
         error = header.get("error")
         if header.get("ok") is True and "value" in header:
@@ -177,7 +265,7 @@ class Session:
             return Reply("ok", value=header, stdout=stdout, elapsed=elapsed)
         if not isinstance(error, dict):
             error = {"type": "ProtocolError", "message": "malformed reply"}
-        error = {k: str(v)[:8000] for k, v in error.items()}
+        error = {str(k)[:100]: str(v)[:8000] for k, v in list(error.items())[:20]}
         return Reply("error", error=error, stdout=stdout, elapsed=elapsed)
 
     def _ensure_import(self, module):
@@ -186,9 +274,9 @@ class Session:
             return None
         reply = self._exchange({"op": "import", "module": module})
         if reply.status == "timeout":
-            self.dead[(module, None)] = ("timeout", f"importing {module}.py did not finish within "
-                                         f"{self.timeout:g} s (a loop or a long computation at "
-                                         "the top level of the file?)")
+            self._mark_dead((module, None), ("timeout", (
+                f"importing {module}.py did not finish within {self.timeout:g} s (a loop or a "
+                "long computation at the top level of the file?)")))
             return self._skipped(module, None)
         if reply.status == "crash":
             self.dead[(module, None)] = ("crash", f"importing {module}.py ended the worker process "
@@ -202,8 +290,13 @@ class Session:
         self.functions[module] = {str(k): str(v) for k, v in listed.items()} if isinstance(listed, dict) else {}
         return None
 
+    def _mark_dead(self, key, why):
+        self.dead[key] = why
+        self.limiter.dead[key] = why
+
     def _skipped(self, module, function):
-        why = self.dead.get((module, None)) or self.dead.get((module, function))
+        why = (self.dead.get((module, None)) or self.dead.get((module, function))
+               or self.limiter.dead.get((module, None)) or self.limiter.dead.get((module, function)))
         if why is None:
             return None
         kind, detail = why
@@ -225,7 +318,7 @@ class Session:
         skipped = self._skipped(module, function)
         if skipped is not None:
             return skipped
-        if self.spent() >= self.budget:
+        if self.limiter.left() <= 0:
             return Reply("skipped", error={"type": "budget", "message": (
                 f"not run: the submission's time budget of {self.budget:g} s is used up")})
         failed = self._ensure_import(module)
@@ -237,9 +330,9 @@ class Session:
                    "kwargs": {k: worker.encode(v, buffers) for k, v in kwargs.items()}}
         reply = self._exchange(request, buffers)
         if reply.status == "timeout":
-            self.dead[(module, function)] = ("timeout", (
+            self._mark_dead((module, function), ("timeout", (
                 f"{function} timed out earlier (no answer within {self.timeout:g} s), "
-                "so its remaining checks were not run"))
+                "so its remaining checks were not run")))
             reply.error = {"type": "timeout", "message": (
                 f"no answer within {self.timeout:g} s: an endless loop, or far too much work?")}
         elif reply.status == "crash":
@@ -248,6 +341,42 @@ class Session:
                 self.dead[(module, function)] = ("crash", (
                     f"{function} ended the worker process twice, so its remaining checks were not run"))
         return reply
+
+
+def _usage(folder: Path, limit: int) -> int:
+    """Bytes of the files under `folder` (stops counting once past `limit`); entries count too."""
+    total, todo = 0, [str(folder)]
+    while todo and total <= limit:
+        try:
+            with os.scandir(todo.pop()) as entries:
+                for entry in entries:
+                    total += 4096
+                    try:
+                        if entry.is_dir(follow_symlinks=False):
+                            todo.append(entry.path)
+                        else:
+                            total += entry.stat(follow_symlinks=False).st_blocks * 512
+                    except OSError:
+                        pass
+        except OSError:
+            pass
+    return total
+
+
+def _empty(folder: Path) -> None:
+    try:
+        names = os.listdir(folder)
+    except OSError:
+        return
+    for name in names:
+        path = folder / name
+        try:
+            if path.is_dir() and not path.is_symlink():
+                shutil.rmtree(path, ignore_errors=True)
+            else:
+                path.unlink()
+        except OSError:
+            pass
 
 
 class WorkerFault(RuntimeError):

@@ -14,30 +14,38 @@ def table(report: Report) -> str:
     lines = [f"{'function':<{WIDTH}} {'score':>11}  checks"]
     for f in report.functions:
         score = f"{points(f.points)}/{points(f.max_points)}"
-        lines.append(f"{f.key:<{WIDTH}} {score:>11}  {f.summary}")
+        lines.append(f"{f.key:<{WIDTH}} {score:>11}  {f.summary.split(chr(10))[0]}")
     total = f"{points(report.score)}/{points(report.max_score)}"
     lines.append(f"{'TOTAL':<{WIDTH}} {total:>11}  ({report.percent:.1f}%)")
     return "\n".join(lines)
 
 
+def block(first: str, text, indent: str) -> list[str]:
+    """`first` + the first line of `text`, its other lines indented: whatever a field holds (a
+    student's exception message, say), none of it starts at column 0 of the report."""
+    lines = str(text).split("\n")
+    return [first + lines[0]] + [indent + line for line in lines[1:]]
+
+
 def feedback(c) -> str:
-    """Everything a student needs to fix one failed check."""
+    """Everything a student needs to fix one failed check. Only the first line starts at column
+    0; everything that comes from the student's code is indented below it."""
     where = f"slide {c.slides}, " if c.slides else ""
-    lines = [f"✗ {c.id}  [{where}{c.step}]", f"    {c.message}"]
+    lines = [f"✗ {c.id}  [{where}{c.step}]"] + block("    ", c.message, "      ")
     for name, value in c.inputs.items():
-        lines.append(f"    {name:>9} = {value}")
+        lines += block(f"    {name:>9} = ", value, "                ")
     if c.expected is not None:
-        lines.append(f"    expected: {c.expected}")
+        lines += block("    expected: ", c.expected, "              ")
     if c.got is not None:
-        lines.append(f"    got:      {c.got}")
+        lines += block("    got:      ", c.got, "              ")
     if c.hint:
-        lines.append(f"    hint: {c.hint}")
+        lines += block("    hint: ", c.hint, "          ")
     if c.traceback:
         lines.append("    traceback (your code):")
-        lines += ["      " + line for line in c.traceback.rstrip().splitlines()]
+        lines += ["      " + line for line in c.traceback.rstrip().split("\n")]
     if c.output.strip():
         lines.append("    your code printed:")
-        lines += ["      " + line for line in c.output.rstrip().splitlines()[-20:]]
+        lines += ["      | " + line for line in c.output.rstrip().split("\n")[-20:]]
     return "\n".join(lines)
 
 
@@ -56,9 +64,11 @@ def render(report: Report, *, verbose=False) -> str:
         out += [feedback(c) for c in shown]
     notes = [c for c in report.checks if c.note]
     if notes:
-        out += ["", "Notes (no points lost):"] + [f"  {c.id}: {c.note}" for c in notes]
+        out += ["", "Notes (no points lost):"]
+        for c in notes:
+            out += block(f"  {c.id}: ", c.note, "    ")
     for fault in report.faults:
-        out += ["", f"GRADER FAULT: {fault}"]
+        out += [""] + block("GRADER FAULT: ", fault, "    ")
     out += ["", f"Score: {points(report.score)}/{points(report.max_score)}. "
                 f"Replay with --seed {report.seed}."]
     return "\n".join(out) + "\n"
