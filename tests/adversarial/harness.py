@@ -512,3 +512,14 @@ class Corpus:
 
 def score_of(graded: Graded) -> float:
     return text_score(graded.text) if graded.format == "text" else graded.score
+
+
+def build_loops(dest: Path) -> Path:
+    """solutions/ with the body of every function replaced by an endless loop."""
+    dest.mkdir(parents=True)
+    for src in SOLUTIONS.glob("*.py"):
+        source = re.sub(r"### BEGIN SOLUTION\n.*?### END SOLUTION",
+                        "### BEGIN SOLUTION\n    while True:\n        pass\n    ### END SOLUTION",
+                        src.read_text(), flags=re.S)
+        (dest / src.name).write_text(source)
+    return dest
