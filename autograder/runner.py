@@ -176,8 +176,9 @@ class Grader:
                            status="crash", hint="os._exit, a signal, or running out of memory (the "
                            f"limit is {self.memory_text()}) end the process")
         if kind in ("MemoryError", "_ArrayMemoryError"):
+            detail = f": {message}" if message else ""
             return Failure(f"{call} ran out of memory: the grading worker's limit is "
-                           f"{self.memory_text()} (MemoryError: {message})", status="crash",
+                           f"{self.memory_text()} (MemoryError{detail})", status="crash",
                            traceback=error.get("traceback"),
                            hint="no step of the lecture needs more than a few MB")
         if kind == "Tampering":
