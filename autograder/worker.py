@@ -164,6 +164,7 @@ def _decode(node, buffers, npf, self_, count, depth,
             _type=type, _len=len, _dict=dict, _list=list, _tuple=tuple, _str=str, _int=int,
             _bool=bool, _float_fromhex=float.fromhex, _error=ProtocolError, _Opaque=Opaque,
             _OverflowError=OverflowError, _ValueError=ValueError, _TypeError=TypeError,
+            _big=1 << 1023,
             _int_re=re.compile(r"-?\d{1,4300}").fullmatch,
             _hex_re=re.compile(r"-?(0x[0-9a-f]+(\.[0-9a-f]*)?p[+-]\d{1,6}|inf|nan)").fullmatch,
             _dtype_re=re.compile(r"[<>|=](b1|[iu][1248]|f(2|4|8|16))").fullmatch,
@@ -180,7 +181,11 @@ def _decode(node, buffers, npf, self_, count, depth,
     if t == "bool" and _type(v) is _bool:
         return v
     if t == "int" and _type(v) is _str and _int_re(v):
-        return _int(v)
+        number = _int(v)
+        if -_big < number < _big:
+            return number
+        # no check compares an int that no float can hold: an opaque value fails them all
+        return _Opaque("int", f"an int of {_len(v.lstrip('-'))} digits, beyond any float")
     if t == "float" and _type(v) is _str and _hex_re(v):
         try:
             return _float_fromhex(v)
@@ -450,8 +455,9 @@ def _run_job(job, done, go, leftovers, folder, npf,
              _settrace=sys.settrace, _decode=_decode, _encode=_encode, _fill=_fill_opaque,
              _load=load, _list_functions=list_functions, _describe=describe, _Capture=Capture,
              _sys=sys, _getattr=getattr, _callable=callable, _type=type, _str=str, _dict=dict,
-             _list=list, _BaseException=BaseException, _gc=__import__("gc"), _tuple=tuple,
-             _process_time=time.process_time, _thread_time=time.thread_time):
+             _list=list, _BaseException=BaseException, _gc_count=__import__("gc").get_count,
+             _gc_collect=__import__("gc").collect, _gc_disable=__import__("gc").disable,
+             _tuple=tuple, _process_time=time.process_time, _thread_time=time.thread_time):
     """A job thread: run one request's student code and leave a result in job[-1][0]. Sealed: no
     global or builtin lookups, so that nothing the student patched runs between the moment the
     arguments exist and the moment the result is encoded, except the student's own function,
@@ -532,11 +538,11 @@ def _run_job(job, done, go, leftovers, folder, npf,
     box[0] = result
     result = capture = None
     try:
-        if _gc.get_count()[0] > 20000:
-            _gc.collect()   # student garbage is collected here, never in the protocol thread
+        if _gc_count()[0] > 20000:
+            _gc_collect()   # student garbage is collected here, never in the protocol thread
     except _BaseException:
         pass
-    _gc.disable()
+    _gc_disable()           # bound at start: a patched gc.disable cannot leave collection on
     done.release()
 
 

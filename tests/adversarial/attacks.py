@@ -219,6 +219,11 @@ def loss(y_hat, y):
     return [0.5] * 2_000_000                # two million items
 ''', B_LOSS)
 
+attack("lie-overflowing-int", "lying objects", BASIC, "loss", '''
+def loss(y_hat, y):
+    return 10 ** 400 if y_hat > y else -10 ** 4000  # ints no float can hold
+''', B_LOSS)
+
 attack("lie-ndarray-subclass", "lying objects", NUMPY, "gradient", '''
 class _A(np.ndarray):
     """An array equal to everything, whose every accessor lies."""
