@@ -1109,6 +1109,8 @@ def main(argv):
     start_thread(protocol, ())   # it waits for the grader's key, which comes after the hello
     sys.addaudithook(hook)
     write_frame(fd_out, hello)
+    # this frame lives on in the idle main thread: keep nothing in it that the guard shares
+    del counts, trusted, protected, hook, protocol, start_thread, npf
     idle = _thread.allocate_lock()
     idle.acquire()
     while True:  # the main thread only waits; the protocol thread ends the process
