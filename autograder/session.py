@@ -202,6 +202,8 @@ class Session:
                                       key=self.key)
         except TimeoutError:
             self._stop()
+            if limit < self.timeout:  # the budget ran out, not the call's own time
+                return self._out_of_budget()
             return Reply("timeout")
         except Exception as e:  # ProtocolError, OSError, or anything a malformed frame provokes
             self._stop()
@@ -290,6 +292,10 @@ class Session:
         self.functions[module] = {str(k): str(v) for k, v in listed.items()} if isinstance(listed, dict) else {}
         return None
 
+    def _out_of_budget(self):
+        return Reply("skipped", error={"type": "budget", "message": (
+            f"not run: the submission's time budget of {self.budget:g} s is used up")})
+
     def _mark_dead(self, key, why):
         self.dead[key] = why
         self.limiter.dead[key] = why
@@ -319,8 +325,7 @@ class Session:
         if skipped is not None:
             return skipped
         if self.limiter.left() <= 0:
-            return Reply("skipped", error={"type": "budget", "message": (
-                f"not run: the submission's time budget of {self.budget:g} s is used up")})
+            return self._out_of_budget()
         failed = self._ensure_import(module)
         if failed is not None:
             return failed
