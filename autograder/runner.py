@@ -99,6 +99,7 @@ class Grader:
         self.sessions = {}
         self.stage = None
         self.faults = []
+        self.failed = set()   # 'module.function' keys with a failed check so far
         self.started = time.time()
         self.weights = max_points(all_checks())
 
@@ -152,7 +153,21 @@ class Grader:
             self.faults.append(clean(f"{check.id}: {type(e).__name__}: {e}")[:2000])
         result.output = clean("".join(ctx.outputs))[-4000:]
         result.seconds = time.monotonic() - start
+        if not result.passed:
+            self.failed.add(check.key)
+            if check.function == "train" and not result.hint and result.status == "failed":
+                result.hint = self.helpers_hint(check.module)
         return result
+
+    def helpers_hint(self, module):
+        """For train: the module's own steps that failed their checks, which train likely calls."""
+        broken = [k.split(".")[1] for k in sorted(self.failed)
+                  if k.startswith(module + ".") and not k.endswith(".train")]
+        if not broken:
+            return None
+        return (f"train calls the module's steps, and {', '.join(broken)} "
+                f"{'fails its' if len(broken) == 1 else 'fail their'} own checks: fix "
+                f"{'it' if len(broken) == 1 else 'them'} first")
 
     def memory_text(self) -> str:
         limit = (self.options.get("limits") or isolation.Limits()).memory
@@ -223,7 +238,19 @@ def grade(submission, *, seed=None, only=None, layer="auto", timeout=TIMEOUT, bu
                 on_result(result)
         faults = list(grader.faults)
     return Report(str(submission), grader.seed, layer_used, results, started,
-                  time.monotonic() - t0, __version__, faults)
+                  time.monotonic() - t0, __version__, faults, isolation_notes(layer_used))
+
+
+def isolation_notes(layer) -> list[str]:
+    """What the report should say about the isolation layer's limits, for the instructor."""
+    if layer == "process":
+        return ["isolation: a plain process (no sandbox). Fine for your own code; to grade other "
+                "people's code, install bubblewrap (see docs/isolation.md)"]
+    exposed = isolation.exposed(layer)
+    if exposed:
+        return [f"isolation {layer}: the worker's uid could read the grader's files in "
+                f"{', '.join(exposed)}; close this with chmod -R o-rwx on them (docs/isolation.md)"]
+    return []
 
 
 # escape sequences (CSI, OSC, other ESC sequences), then single characters that control a terminal

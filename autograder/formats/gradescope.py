@@ -17,9 +17,11 @@ def render(report: Report) -> str:
             test["output"] = (test["output"] + "\nnote: " + c.note).strip()
         tests.append(test)
     doc = {"score": as_number(report.score), "execution_time": round(report.seconds, 3),
-           "output": text.table(report) + f"\n\nseed {report.seed}, isolation: {report.isolation}",
+           "output": "\n".join([text.table(report), "", f"seed {report.seed}, isolation: {report.isolation}",
+                                 *(f"note: {n}" for n in report.notes)]),
            "output_format": "text", "test_output_format": "text", "visibility": "visible",
            "stdout_visibility": "hidden", "tests": tests,
            "extra_data": {"seed": report.seed, "isolation": report.isolation,
-                          "version": report.version, "faults": report.faults}}
+                          "version": report.version, "faults": report.faults,
+                          "notes": report.notes}}
     return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"

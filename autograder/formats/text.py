@@ -30,7 +30,8 @@ def block(first: str, text, indent: str) -> list[str]:
 def feedback(c) -> str:
     """Everything a student needs to fix one failed check. Only the first line starts at column
     0; everything that comes from the student's code is indented below it."""
-    where = f"slide {c.slides}, " if c.slides else ""
+    many = any(sep in c.slides for sep in ",–-")
+    where = f"slide{'s' * many} {c.slides}, " if c.slides else ""
     lines = [f"✗ {c.id}  [{where}{c.step}]"] + block("    ", c.message, "      ")
     for name, value in c.inputs.items():
         lines += block(f"    {name:>9} = ", value, "                ")
@@ -52,7 +53,7 @@ def feedback(c) -> str:
 def render(report: Report, *, verbose=False) -> str:
     head = (f"gdkit {report.version}: {report.submission}  (seed {report.seed}, isolation: "
             f"{report.isolation}, {report.seconds:.1f} s)")
-    out = [head, "", table(report)]
+    out = [head] + [f"note: {note}" for note in report.notes] + ["", table(report)]
     failed = [c for c in report.checks if not c.passed]
     todo = {c.key for c in failed if c.status == "todo"}
     missing = {c.key for c in failed if c.status == "missing"}
