@@ -150,7 +150,8 @@ def test_every_function_loops_forever(corpus):
     assert graded.seconds < 60, graded.describe()
     assert doc["score"] == 0 and {c["status"] for c in doc["checks"]} == {"timeout"}
     functions = {(c["module"], c["function"]) for c in doc["checks"]}
-    waited = [c["id"] for c in doc["checks"] if c["seconds"] > 1.0]
+    waited = [c["id"] for c in doc["checks"]  # the calls that really waited out a timeout
+              if "no answer within" in c["message"] and "timed out earlier" not in c["message"]]
     assert len(functions) == 17 and len(waited) <= len(functions), waited
 
 

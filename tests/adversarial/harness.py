@@ -293,7 +293,7 @@ def verify(graded: Graded, only: str | None) -> Graded:
 _OWN = [r"gdkit \S+: .*\(seed \d+, isolation: \w+, [\d.]+ s\)$", r"function +score +checks$",
         r"[a-z_]+\.[a-z_]+ +[\d.]+/[\d.]+  .*$", r"TOTAL +[\d.]+/[\d.]+  \([\d.]+%\)$",
         r"Feedback:$", r"Not implemented yet: [a-z_., ]+$", r"Notes \(no points lost\):$",
-        r"GRADER FAULT: .*$", r"Score: [\d.]+/[\d.]+\. Replay with --seed \d+\.$", r"✗ .*$", r"$"]
+        r"GRADER FAULT: .*$", r"note: isolation.*$", r"Score: [\d.]+/[\d.]+\. Replay with --seed \d+\.$", r"✗ .*$", r"$"]
 
 
 def text_problems(text: str, ids) -> list:
