@@ -172,3 +172,24 @@ def test_output_file_is_written_whole(tmp_path):
     assert proc.returncode == 0, proc.stderr
     assert json.loads(out.read_text())["score"] == 4
     assert [p.name for p in out.parent.iterdir()] == ["results.json"], "no temp files left behind"
+
+
+def test_a_required_isolation_layer_that_is_unavailable_refuses_to_grade(capsys, monkeypatch):
+    from autograder import isolation
+
+    real = isolation.unavailable
+    monkeypatch.setattr(isolation, "unavailable",
+                        lambda layer: "bubblewrap is not installed" if layer == "bwrap" else real(layer))
+    monkeypatch.chdir(ROOT)
+    assert main(["grade", "solutions", "--isolation", "strict"]) == 2
+    err = capsys.readouterr().err
+    assert "'bwrap' was required but is unavailable here: bubblewrap is not installed" in err, err
+
+
+def test_the_report_names_the_isolation_layer_it_used():
+    from autograder.runner import grade
+
+    report = grade(ROOT / "solutions", seed=1, only="logistic_regression.classify", layer="process")
+    assert report.isolation == "process" and report.score == 5
+    assert any("plain process" in note for note in report.notes), report.notes
+    assert "isolation: process" in RENDERERS["text"](report)
