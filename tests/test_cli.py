@@ -193,3 +193,15 @@ def test_the_report_names_the_isolation_layer_it_used():
     assert report.isolation == "process" and report.score == 5
     assert any("plain process" in note for note in report.notes), report.notes
     assert "isolation: process" in RENDERERS["text"](report)
+
+
+def test_a_train_that_fails_through_a_broken_step_names_that_step(submission):
+    from autograder.runner import grade
+
+    path = submission / "linear_regression_numpy.py"
+    path.write_text(path.read_text().replace("2 * x * (y_hat - y)", "x * (y_hat - y)"))
+    report = grade(submission, seed=2, only="linear_regression_numpy.*")
+    train = [c for c in report.checks if c.function == "train" and not c.passed]
+    assert train and all("gradient fails its own checks" in (c.hint or "") for c in train), \
+        [c.hint for c in train]
+    assert all(c.passed for c in report.checks if c.function in ("predict", "loss", "update"))
