@@ -965,7 +965,8 @@ def make_protocol(fd_in, fd_out, folder, npf, runner, counts, trusted, start_thr
                     tampered.append("changed the tracing (sys.settrace or sys.setprofile)")
                 if after[1] - before[1] != 0:
                     tampered.append("looked at frames or code objects (sys._getframe, inspect, "
-                                    "a traceback's frames)")
+                                    "a traceback's frames; logging's warning() and error() do "
+                                    "this too: use print)")
                 if _type(elsewhere) is _float and elsewhere > _other_cpu_limit:
                     tampered.append(f"ran code in another thread ({elsewhere * 1000:.1f} ms)")
                 if tampered and reply["ok"]:
