@@ -155,3 +155,26 @@ def test_valid_style_gets_full_marks(style, seed, tmp_path):
     bad = failing(report.checks)
     assert not bad, f"{style.id} ({style.description}), seed {seed}: a right answer lost points:\n{show(bad)}"
     assert report.score == report.max_score == 100
+
+
+DEBIAN_PYTHON = "/usr/bin/python3"  # reachable by the worker uids; tests/test_isolation.py does the same
+
+
+@pytest.mark.parametrize("layer", ["process", "uid"])
+@pytest.mark.parametrize("style", STYLES, ids=lambda s: s.id)
+def test_valid_style_gets_full_marks_under_the_other_layers(style, layer, tmp_path, monkeypatch):
+    """No false failure from the sandbox: the default run above uses the strongest layer (bwrap
+    here); the weaker layers must agree."""
+    from autograder import isolation
+
+    if layer == "uid" and isolation.unavailable("uid") and Path(DEBIAN_PYTHON).exists():
+        monkeypatch.setenv("GDKIT_WORKER_PYTHON", DEBIAN_PYTHON)
+    reason = isolation.unavailable(layer)
+    if reason:
+        pytest.skip(f"the {layer} layer is unavailable here: {reason}")
+    folder = build(tmp_path / style.id, functions=style.functions, modules=style.modules)
+    report = grade(folder, seed=2, layer=layer)
+    no_infrastructure_trouble(report)
+    bad = failing(report.checks)
+    assert not bad, f"{style.id} under {layer}: a right answer lost points:\n{show(bad)}"
+    assert report.isolation == layer and report.score == 100
