@@ -223,20 +223,17 @@ class Grader:
 
 
 def grade(submission, *, seed=None, only=None, layer="auto", timeout=TIMEOUT, budget=BUDGET,
-          limits=None, on_result=None) -> Report:
+          limits=None) -> Report:
     """Grade a submission folder with every check (or those matching `only`)."""
     started = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
     t0 = time.monotonic()
     checks = select(all_checks(), only)
-    results, faults = [], []
+    results = []
     with Grader(submission, seed=seed, layer=layer, timeout=timeout, budget=budget,
                 limits=limits) as grader:
         layer_used = grader.layer
         for check in checks:
-            result = grader.run(check)
-            results.append(result)
-            if on_result:
-                on_result(result)
+            results.append(grader.run(check))
         faults = list(grader.faults)
     return Report(str(submission), grader.seed, layer_used, results, started,
                   time.monotonic() - t0, __version__, faults, isolation_notes(layer_used))

@@ -3,9 +3,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import oracles
 from .base import Check, Failure, describe_type, fmt, is_real, pair, real, sequence
-from .model import Adapter, canon_of, compare, draw, random_run, standard_checks
+from .model import Adapter, random_canon, standard_checks, style_call
 
 
 class Basic(Adapter):
@@ -73,36 +72,18 @@ class Basic(Adapter):
 
 def no_numpy_check(adapter, function):
     """The function runs, and returns correct values, where NumPy cannot be imported."""
+    def needs_numpy(reply):
+        error = reply.error or {}
+        if error.get("type") in ("ImportError", "ModuleNotFoundError") or "NumPy" in error.get("message", ""):
+            return Failure(f"{function} needs NumPy: {error.get('message')}",
+                           traceback=error.get("traceback"),
+                           hint="this module is the plain-Python version (slide 9): use floats "
+                                "and operators, not NumPy")
+        return None
+
     def run(ctx):
-        if function == "train":
-            _, X, y, theta, lr, epochs = random_run(adapter)(ctx.rng)
-            canon = dict(X=X, y=y, theta=theta, lr=lr, epochs=epochs)
-            expected = oracles.train(adapter.model, X, y, theta, lr, epochs)
-        else:
-            canon = canon_of(function, draw(ctx.rng, adapter.model, 1))
-            expected = None
-        args, inputs = adapter.args(function, **canon)
-        reply = ctx.reply(function, *args, no_numpy=True)
-        if not reply.ok:
-            error = reply.error or {}
-            if error.get("type") in ("ImportError", "ModuleNotFoundError") or "NumPy" in error.get("message", ""):
-                raise Failure(f"{function} needs NumPy: {error.get('message')}", inputs=inputs,
-                              traceback=error.get("traceback"),
-                              hint="this module is the plain-Python version (slide 9): use floats "
-                                   "and operators, not NumPy")
-            failure = ctx.grader.explain(adapter.module, function, reply, args, {})
-            failure.inputs = inputs
-            raise failure
-        got = adapter.read(function, reply.value, **canon)
-        if function == "train":
-            ok = np.allclose(got[0], expected[0], rtol=1e-6) and len(got[1]) == len(expected[1]) \
-                and np.allclose(got[1], expected[1], rtol=1e-6)
-        else:
-            from .model import expected_of
-            ok = np.allclose(got, expected_of(adapter, function, canon), rtol=1e-5, atol=1e-8)
-        if not ok:
-            raise Failure("style points are earned once the function returns correct values",
-                          inputs=inputs, got=fmt(reply.value))
+        canon = random_canon(adapter, function, ctx.rng, d=1)
+        style_call(ctx, adapter, function, canon, needs_numpy, no_numpy=True)
     return Check(adapter.module, function, "runs without NumPy, as plain Python (slide 9)",
                  "style", "9", run, style=True)
 

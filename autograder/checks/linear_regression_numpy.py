@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .base import Check, Failure, close, describe_type, fmt, is_real, real, sequence, vector
-from .model import Adapter, canon_of, draw, expected_of, standard_checks
+from .base import Check, Failure, describe_type, fmt, is_real, real, sequence, vector
+from .model import Adapter, random_canon, standard_checks, style_call
 
 LOOP_SIZES = (2, 400)   # features in the two calls whose Python steps are counted
 LOOP_ALLOWANCE = 100    # extra traced steps tolerated for the larger call
@@ -71,17 +71,8 @@ def no_loop_check(adapter, function):
     def run(ctx):
         events = []
         for d in (LOOP_SIZES if function != "loss" else LOOP_SIZES[:1]):
-            canon = canon_of(function, draw(ctx.rng, adapter.model, d))
-            args, inputs = adapter.args(function, **canon)
-            reply = ctx.reply(function, *args, trace=True)
-            if not reply.ok:
-                failure = ctx.grader.explain(adapter.module, function, reply, args, {})
-                failure.inputs = inputs
-                raise failure
-            got = adapter.read(function, reply.value, **canon)
-            if not close(got, expected_of(adapter, function, canon), 1e-5, 1e-8):
-                raise Failure("style points are earned once the function returns correct values",
-                              inputs=inputs, got=fmt(reply.value))
+            reply = style_call(ctx, adapter, function, random_canon(adapter, function, ctx.rng, d),
+                               trace=True)
             events.append(reply.events or 0)
         if len(events) == 2 and events[1] - events[0] > LOOP_ALLOWANCE:
             raise Failure(f"{function} runs Python code for every entry: {events[0]} traced steps "

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import diagnose, lecture, oracles, symbolic
-from .base import NOT_FINITE, RTOL, ATOL, Check, Failure, close, finite, fmt, real, vector
+from .base import NOT_FINITE, RTOL, ATOL, Check, Failure, close, finite, fmt
 
 LOSS_RTOL = 1e-5   # cross-entropy: room for clipped or eps-shifted logs
 
@@ -221,14 +221,41 @@ def chain_check(adapter):
                  "symbolic", adapter.slide("gradient"), run)
 
 
+def random_canon(adapter, function, rng, d=None):
+    """Random canonical inputs for one call of `function` (a whole random run for train)."""
+    if function == "train":
+        _, X, y, theta, lr, epochs = random_run(adapter)(rng)
+        return dict(X=X, y=y, theta=theta, lr=lr, epochs=epochs)
+    return canon_of(function, draw(rng, adapter.model, adapter.features[-1] if d is None else d))
+
+
+def style_call(ctx, adapter, function, canon, explain_error=None, **options):
+    """A call made for a style check, which pays only a function that runs and returns correct
+    values. Returns the reply; `explain_error(reply)` may give a more specific Failure."""
+    args, inputs = adapter.args(function, **canon)
+    reply = ctx.reply(function, *args, **options)
+    if not reply.ok:
+        failure = (explain_error and explain_error(reply)) or ctx.grader.explain(
+            adapter.module, function, reply, args, {})
+        failure.inputs = {**inputs, **failure.inputs}
+        raise failure
+    got = adapter.read(function, reply.value, **canon)
+    if function == "train":
+        theta, losses = oracles.train(adapter.model, canon["X"], canon["y"], canon["theta"],
+                                      canon["lr"], canon["epochs"])
+        correct = close(got[0], theta) and len(got[1]) == len(losses) and close(got[1], losses, LOSS_RTOL)
+    else:
+        correct = close(got, expected_of(adapter, function, canon))
+    if not correct:
+        raise Failure("style points are earned once the function returns correct values",
+                      inputs=inputs, got=fmt(reply.value))
+    return reply
+
+
 def contract_check(adapter, function):
     """Types and shapes as the docstring states them, and finite values."""
     def run(ctx):
-        if function == "train":
-            _, X, y, theta, lr, epochs = random_run(adapter)(ctx.rng)
-            canon = dict(X=X, y=y, theta=theta, lr=lr, epochs=epochs)
-        else:
-            canon = canon_of(function, draw(ctx.rng, adapter.model, adapter.features[-1]))
+        canon = random_canon(adapter, function, ctx.rng)
         args, inputs = adapter.args(function, **canon)
         try:
             value = ctx.call(function, *args)

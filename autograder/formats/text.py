@@ -1,7 +1,7 @@
 """The terminal report: a score table per function, then the feedback of every failed check."""
 from __future__ import annotations
 
-from ..results import Report, as_number
+from ..results import Report
 
 WIDTH = 34
 
@@ -50,7 +50,7 @@ def feedback(c) -> str:
     return "\n".join(lines)
 
 
-def render(report: Report, *, verbose=False) -> str:
+def render(report: Report) -> str:
     head = (f"gdkit {report.version}: {report.submission}  (seed {report.seed}, isolation: "
             f"{report.isolation}, {report.seconds:.1f} s)")
     out = [head] + [f"note: {note}" for note in report.notes] + ["", table(report)]
@@ -74,5 +74,3 @@ def render(report: Report, *, verbose=False) -> str:
                 f"Replay with --seed {report.seed}."]
     return "\n".join(out) + "\n"
 
-
-__all__ = ["render", "table", "feedback", "as_number"]
