@@ -121,14 +121,7 @@ def trainings() -> tuple[Training, ...]:
 @functools.cache
 def errata() -> dict[int, str]:
     """The Errata of lecture.md, by number, as one-line summaries."""
-    return {
-        1: "slide 20 prints L = (6 − 18)² = 196, copied from slide 6; it is (8 − 22)² = 196",
-        2: "slide 31 says 'Previous L = 0.777'; slide 28 and the exact value say 0.771",
-        3: "slides 46 and 48 print w₂ = 0.0706 and 0.0705; the exact value is 0.070669",
-        4: "slide 35 labels θ = [0.046, 0.073] but predicts with [−0.007, 0.02]",
-        5: "slide 36 prints ŷ = 0.499 for z = −0.002; exactly it is 0.4995",
-        6: "slide 49's z = 0.3417 comes from the unrounded θ; the rounded θ gives 0.3406",
-    }
+    return {int(number): text for number, text in _worked()["errata"].items()}
 
 
 @dataclass(frozen=True)

@@ -149,11 +149,27 @@ def test_logistic_exact_values_agree_with_the_lecture_to_six_places(example):
                 f"{example['id']} {value['step']}: {v:.6f} not in lecture.md's exact column")
 
 
-def test_errata_cited_by_worked_values_exist_in_the_lecture():
+def lecture_errata():
+    """{number: the erratum's text} from lecture.md's Errata section."""
     text = lecture_text()
-    errata = re.findall(r"^(\d+)\. ", text[text.index("## Errata"):], flags=re.M)
+    section = text[text.index("## Errata"):text.index("## Symbolic")]
+    return {int(n): body for n, body in re.findall(r"^(\d+)\. (.*)$", section, flags=re.M)}
+
+
+def test_errata_cited_by_worked_values_exist_in_the_lecture():
+    errata = lecture_errata()
     cited = {v["erratum"] for e in WORKED["example"] for v in e["value"] if "erratum" in v}
-    assert cited and cited <= {int(n) for n in errata}, f"cited {cited}, lecture has {errata}"
+    assert cited and cited <= set(errata), f"cited {cited}, lecture has {sorted(errata)}"
+
+
+def test_the_errata_summaries_are_the_lectures_by_number_and_slide():
+    errata = lecture_errata()
+    summaries = {int(k): v for k, v in WORKED["errata"].items()}
+    assert set(summaries) == set(errata), f"data has {sorted(summaries)}, lecture {sorted(errata)}"
+    for number, summary in summaries.items():
+        slides = re.findall(r"\d+", re.match(r"Slides? ([\d and]+)", errata[number]).group(1))
+        assert all(f" {s}" in f" {summary}" for s in slides), (
+            f"erratum {number} is about slide(s) {slides} in lecture.md, but the data says {summary!r}")
 
 
 def test_rubric_gives_100_points_and_style_within_points():
