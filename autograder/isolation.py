@@ -819,7 +819,7 @@ def spawn(layer: str, stage: Path, argv: list[str], limits: Limits, stderr) -> s
 def _spawn(layer: str, stage: Path, argv, limits: Limits, stderr) -> subprocess.Popen:
     stage = Path(os.path.abspath(stage))
     interp = _interpreter()
-    cmd = [interp.exe, "-I", "-B", str(stage / "worker.py"), *map(str, argv)]
+    cmd = [interp.exe, "-I", "-B", str(stage / "gdkit_worker" / "__main__.py"), *map(str, argv)]
     env = _worker_env(stage)
     common = dict(
         stdin=subprocess.PIPE,
@@ -1318,8 +1318,16 @@ def make_stage(worker_script: Path, submission: Path) -> Path:
                 os.chown(path, 0, group, follow_symlinks=False)
             os.chmod(path, mode)
 
-        shutil.copyfile(worker_script, stage / "worker.py")
-        own(stage / "worker.py", fmode)
+        # the worker package (or, in tests, a stand-in script) as <stage>/gdkit_worker/
+        package = stage / "gdkit_worker"
+        package.mkdir()
+        own(package, dmode)
+        sources = (sorted(worker_script.glob("*.py")) if worker_script.is_dir()
+                   else [worker_script])
+        for src in sources:
+            dest = package / (src.name if worker_script.is_dir() else "__main__.py")
+            shutil.copyfile(src, dest)
+            own(dest, fmode)
         dest_root = stage / "submission"
         dest_root.mkdir()
         own(dest_root, dmode)

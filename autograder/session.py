@@ -26,7 +26,7 @@ from typing import Any
 
 from . import isolation, worker
 
-WORKER_SCRIPT = Path(worker.__file__).resolve()
+WORKER_SCRIPT = worker.SOURCE_DIR
 START_TIMEOUT = 20.0  # seconds for a worker to start and import NumPy
 WRITE_TIMEOUT = 5.0   # seconds for a worker to take in a request
 TMP_LIMIT = 64 << 20  # bytes of files a submission may leave in the stage's tmp/

@@ -272,7 +272,7 @@ def _host_worker_pid(proc) -> int:
                 args = fh.read().split(b"\0")
         except OSError:
             continue
-        if os.path.basename(args[0]) not in (b"bwrap", b"setpriv", b"env") and any(a.endswith(b"/worker.py") for a in args):
+        if os.path.basename(args[0]) not in (b"bwrap", b"setpriv", b"env") and any(a.endswith(b"/gdkit_worker/__main__.py") for a in args):
             return pid
     raise AssertionError("worker process not found under the spawned process")
 
@@ -602,7 +602,7 @@ def test_make_stage(tmp_path):
             assert (st.st_uid, st.st_gid) == (os.geteuid(), gid), p
             want = tmode if p == stage / "tmp" else dmode if p.is_dir() else fmode
             assert stat.S_IMODE(st.st_mode) == want, p
-        assert (stage / "worker.py").read_text() == "print('hi')\n"
+        assert (stage / "gdkit_worker" / "__main__.py").read_text() == "print('hi')\n"
         got = sorted(str(p.relative_to(stage / "submission")) for p in (stage / "submission").rglob("*"))
         assert got == ["gd.py", "pkg", "pkg/m.py"]
         assert not any(p.is_symlink() for p in stage.rglob("*"))
@@ -657,7 +657,7 @@ def test_two_submissions_at_once(layer_name, tmp_path, monkeypatch):
         reps = []
         for i, stage in enumerate(stages):
             other = stages[1 - i]
-            paths = [str(other), str(other / "worker.py"), str(other / "submission" / "gd.py"),
+            paths = [str(other), str(other / "gdkit_worker" / "__main__.py"), str(other / "submission" / "gd.py"),
                      str(other / "tmp" / "scratch.txt"), str(stage / "submission" / "gd.py")]
             cfg = {"paths": paths, "port": 9, "orphan": tokens[i], "hide": True}
             proc = iso.spawn(layer_name, stage, [json.dumps(cfg)], iso.Limits(), subprocess.DEVNULL)

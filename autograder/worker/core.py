@@ -1120,6 +1120,3 @@ def main(argv):
         except BaseException:
             pass
 
-
-if __name__ == "__main__":
-    main(sys.argv[1:])
