@@ -1,7 +1,7 @@
-"""Tests of autograder.isolation: each available layer runs a stand-in worker.
+"""Tests of autograder.sandbox: each available layer runs a stand-in worker.
 
 The stand-in worker (STAND_IN below, written into the test's tmp dir) does not
-depend on the real autograder/worker.py. It probes its surroundings, prints one
+depend on the real autograder/worker/. It probes its surroundings, prints one
 JSON line, optionally leaves a setsid'd, reparented grandchild behind, then
 waits on stdin.
 
@@ -10,9 +10,10 @@ layer cannot run the pyenv Python under /root (mode 0700); when Debian's
 /usr/bin/python3 has numpy (apt-get install python3-numpy) the uid layer is
 tested with GDKIT_WORKER_PYTHON=/usr/bin/python3 instead.
 
-In the uid and bwrap layers every worker has a uid/gid of its own, leased
-from iso.ID_BASE.., and its stage's group (iso.stage_gid) as its only
-supplementary group.
+In the uid and bwrap layers every worker has a uid/gid of its own (Worker.uid),
+leased from sandbox.ID_BASE.., and its stage's group (Stage.gid) as its only
+supplementary group. Staging (copy and removal) is tested in test_stage.py,
+cleanup on signals and after fork() in test_cleanup.py.
 """
 
 from __future__ import annotations
@@ -29,11 +30,13 @@ import sys
 import tempfile
 import time
 import uuid
+import warnings
 from pathlib import Path
 
 import pytest
 
-from autograder import isolation as iso
+from autograder import sandbox
+from autograder.sandbox import bwrap, exposure, interpreter, leases, procfs, seccomp
 
 REPO = Path(__file__).resolve().parents[1]
 DEBIAN_PYTHON = "/usr/bin/python3"
@@ -177,11 +180,11 @@ def _debian_python_has_numpy() -> bool:
 
 def _layer_setup(layer: str, monkeypatch) -> str:
     """Make `layer` usable (maybe with Debian's python) or skip; returns the interpreter used."""
-    reason = iso.unavailable(layer)
+    reason = sandbox.unavailable(layer)
     if reason is not None and layer == "uid" and "GDKIT_WORKER_PYTHON" not in os.environ:
         if _debian_python_has_numpy():
             monkeypatch.setenv("GDKIT_WORKER_PYTHON", DEBIAN_PYTHON)
-            reason = iso.unavailable(layer)
+            reason = sandbox.unavailable(layer)
             if reason is None:
                 print(f"uid layer: default interpreter unavailable; using GDKIT_WORKER_PYTHON={DEBIAN_PYTHON}")
         else:
@@ -189,10 +192,10 @@ def _layer_setup(layer: str, monkeypatch) -> str:
     if reason is not None:
         print(f"SKIP {layer}: {reason}")
         pytest.skip(f"{layer} layer unavailable: {reason}")
-    return iso.worker_python()
+    return sandbox.worker_python()
 
 
-@pytest.fixture(params=iso.LAYERS)
+@pytest.fixture(params=sandbox.LAYERS)
 def layer(request, monkeypatch):
     _layer_setup(request.param, monkeypatch)
     return request.param
@@ -219,28 +222,28 @@ def listener():
     s.close()
 
 
-def _stage(tmp_path) -> Path:
+def _stage(tmp_path) -> sandbox.Stage:
     tmp_path.mkdir(parents=True, exist_ok=True)
     worker = tmp_path / "stand_in_worker.py"
     worker.write_text(STAND_IN)
     sub = tmp_path / "submission"
     sub.mkdir(exist_ok=True)
     (sub / "gd.py").write_text("def step(x):\n    return x\n")
-    return iso.make_stage(worker, sub)
+    return sandbox.make_stage(worker, sub)
 
 
-def _start(layer, tmp_path, cfg, limits=iso.Limits()):
+def _start(layer, tmp_path, cfg, limits=sandbox.Limits()):
     stage = _stage(tmp_path)
     err = open(tmp_path / f"stderr-{uuid.uuid4().hex}.txt", "w+b")
     try:
-        proc = iso.spawn(layer, stage, [json.dumps(cfg)], limits, err)
+        proc = sandbox.spawn(layer, stage, [json.dumps(cfg)], limits, err)
     except BaseException:
         err.close()
-        iso.remove_stage(stage)  # releases its group too
+        stage.close()  # releases its group too
         raise
     line = proc.stdout.readline()
     if not line:
-        iso.kill(layer, proc)
+        proc.kill()
         err.seek(0)
         pytest.fail(f"stand-in worker died: rc={proc.returncode} stderr={err.read().decode()[-2000:]}")
     return stage, proc, json.loads(line), err
@@ -265,8 +268,8 @@ def _host_procs_with(token: str) -> list[int]:
 
 def _host_worker_pid(proc) -> int:
     """The host pid of the process running the stand-in (below bwrap/setpriv, or proc itself)."""
-    table = iso._scan_proc()
-    for pid in [proc.pid, *sorted(iso._descendants(proc.pid, table))]:
+    table = procfs.table()
+    for pid in [proc.pid, *sorted(procfs.descendants(proc.pid, table))]:
         try:
             with open(f"/proc/{pid}/cmdline", "rb") as fh:
                 args = fh.read().split(b"\0")
@@ -285,30 +288,31 @@ def test_report(layer, tmp_path, secret, listener):
     paths = [str(secret), str(REPO / "data" / "rubric.toml"), str(REPO / "solutions"), str(REPO / "data")]
     # an installed gdkit (even an editable one: hatchling force-includes data/
     # into site-packages) must not show its data/ in the sandbox
-    paths += [os.path.join(m, "data") for m in iso._interpreter().masks]
+    paths += [os.path.join(m, "data") for m in interpreter.current().masks]
     stage, proc, rep, err = _start(layer, tmp_path, {"paths": paths, "port": listener})
     try:
         # uid, really, on the host too (not just inside a namespace)
         host_status = Path(f"/proc/{_host_worker_pid(proc)}/status").read_text()
         host_uids = [int(x) for x in host_status.split("Uid:")[1].split("\n")[0].split()]
-        want = os.getuid() if layer == "process" else iso.worker_uid(proc)
+        want = os.getuid() if layer == "process" else proc.uid
         assert rep["uid"] == [want] * 4
         assert host_uids == [want] * 4
+        assert proc.layer == layer and proc.stage is stage and proc in stage.workers
         if layer == "process":
-            assert iso.worker_uid(proc) is None
+            assert proc.uid is None and proc.lease is None
         else:
             # a uid and gid of its own, from the pool, that no account has;
             # its one supplementary group is the stage's
-            assert _in_pool(want) and want != iso.stage_gid(stage)
+            assert _in_pool(want) and want != stage.gid
             with pytest.raises(KeyError):
                 pwd.getpwuid(want)
             assert rep["gid"] == [want] * 4
-            assert rep["groups"] == [iso.stage_gid(stage)]
+            assert rep["groups"] == [stage.gid]
             # bwrap's /etc/passwd names it; on the host it has no name
             assert rep["whoami"] == ("gdkit" if layer == "bwrap" else None)
             assert int(rep["cap_eff"], 16) == 0
             assert rep["no_new_privs"] == "1"
-            if iso._seccomp_filter() is not None and iso._seccomp_supported():
+            if seccomp.active() is not None:
                 assert rep["seccomp"] == "2"
                 assert rep["unshare_user"] == "EPERM"
 
@@ -327,7 +331,7 @@ def test_report(layer, tmp_path, secret, listener):
 
         # numpy imports and computes under RLIMIT_AS = 1 GiB
         assert rep["matmul"] == 64.0
-        lim = iso.Limits()
+        lim = sandbox.Limits()
         assert rep["rlimits"]["RLIMIT_AS"] == [lim.memory] * 2
         assert rep["rlimits"]["RLIMIT_CPU"] == [lim.cpu] * 2
         assert rep["rlimits"]["RLIMIT_FSIZE"] == [lim.fsize] * 2
@@ -348,7 +352,7 @@ def test_report(layer, tmp_path, secret, listener):
         if layer == "uid":
             assert rep["read"][str(secret)] == "EACCES"
             # the worker reads exactly what "other" may read: the repo's data/
-            # here is world-readable (see docs/isolation.md, iso.exposed)
+            # here is world-readable (see docs/isolation.md, sandbox.exposed)
             for p in paths[1:4]:
                 if rep["exists"][p]:
                     assert (rep["read"][p] == "ok") == _world_readable(Path(p)) or os.path.isdir(p)
@@ -360,16 +364,16 @@ def test_report(layer, tmp_path, secret, listener):
         # network
         if layer == "bwrap":
             assert rep["netdevs"] == ["lo"]  # its own network namespace
-        if layer == "bwrap" or (layer == "uid" and iso._seccomp_filter() is not None):
+        if layer == "bwrap" or (layer == "uid" and seccomp.active() is not None):
             assert rep["connect"] != "ok"  # bwrap: nothing listens on its lo; uid: seccomp
     finally:
-        iso.kill(layer, proc)
+        proc.kill()
         err.close()
-        iso.remove_stage(stage)
+        stage.close()
 
 
 def _in_pool(n) -> bool:
-    return isinstance(n, int) and iso.ID_BASE <= n < iso.ID_BASE + iso.ID_COUNT
+    return isinstance(n, int) and sandbox.ID_BASE <= n < sandbox.ID_BASE + sandbox.ID_COUNT
 
 
 def _world_readable(path: Path) -> bool:
@@ -392,18 +396,19 @@ def test_kill_takes_setsid_orphans(layer, hide, tmp_path, listener):
         assert _host_procs_with(token), "the orphan never started"
         assert proc.poll() is None
         t0 = time.monotonic()
-        iso.kill(layer, proc)
+        proc.kill()
         assert time.monotonic() - t0 < 5
-        assert proc.returncode is not None  # reaped
+        assert proc.returncode is not None and proc.killed  # reaped
+        assert proc.stdin.closed and proc.stdout.closed and proc not in stage.workers
         deadline = time.monotonic() + 3
         while _host_procs_with(token) and time.monotonic() < deadline:
             time.sleep(0.02)
         assert _host_procs_with(token) == []
-        iso.kill(layer, proc)  # twice is fine
+        proc.kill()  # twice is fine
     finally:
-        iso.kill(layer, proc)
+        proc.kill()
         err.close()
-        iso.remove_stage(stage)
+        stage.close()
 
 
 def test_kill_spares_a_sibling_on_the_same_stage(layer, tmp_path):
@@ -412,39 +417,92 @@ def test_kill_spares_a_sibling_on_the_same_stage(layer, tmp_path):
     procs = []
     try:
         for _ in range(2):
-            p = iso.spawn(layer, stage, [json.dumps({"paths": [], "port": 9})], iso.Limits(), subprocess.DEVNULL)
+            p = sandbox.spawn(layer, stage, [json.dumps({"paths": [], "port": 9})], sandbox.Limits(), subprocess.DEVNULL)
             assert p.stdout.readline()
             procs.append(p)
-        iso.kill(layer, procs[0])
+        procs[0].kill()
         assert procs[0].returncode is not None
         assert procs[1].poll() is None
         procs[1].stdin.close()
         assert procs[1].wait(timeout=10) == 0
     finally:
         for p in procs:
-            iso.kill(layer, p)
-        iso.remove_stage(stage)
+            p.kill()
+        stage.close()
+
+
+def test_closing_a_stage_kills_its_workers(layer, tmp_path):
+    """Stage.close() first kills the workers still running on it (and releases their uids): no
+    process may keep the stage's group once it can be leased again."""
+    stage = _stage(tmp_path)
+    proc = sandbox.spawn(layer, stage, [json.dumps({"paths": [], "port": 9})], sandbox.Limits(), subprocess.DEVNULL)
+    try:
+        assert proc.stdout.readline()
+        gid, uid = stage.gid, proc.uid
+        stage.close()
+        assert proc.killed and proc.returncode is not None
+        assert not stage.path.exists() and stage.closed and stage.gid is None
+        if gid is not None:
+            assert not os.path.exists(os.path.join(leases.lock_dir(), str(gid)))
+            assert _wait_for(lambda: leases.drain() or not os.path.exists(os.path.join(leases.lock_dir(), str(uid))), 10)
+        stage.close()  # twice is fine
+    finally:
+        proc.kill()
+        stage.close()
+
+
+def test_kill_never_raises_and_spawn_says_why_a_layer_is_unavailable(tmp_path, monkeypatch):
+    stage = _stage(tmp_path)
+    try:
+        proc = sandbox.spawn("process", stage, [json.dumps({"paths": [], "port": 9})], sandbox.Limits(),
+                             subprocess.DEVNULL)
+        assert proc.stdout.readline()
+        real_kill = type(sandbox.layer("process")).kill
+
+        def broken(self, worker):
+            raise OSError("no /proc here")
+
+        monkeypatch.setattr(type(sandbox.layer("process")), "kill", broken)
+        with pytest.warns(RuntimeWarning, match="no /proc here"):
+            proc.kill()  # does not raise
+        assert proc.killed and proc not in stage.workers
+        monkeypatch.setattr(type(sandbox.layer("process")), "kill", real_kill)
+        proc.popen.kill()
+        proc.popen.wait()
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            proc.kill()  # killed already: nothing happens
+
+        monkeypatch.setattr(sandbox.layer("bwrap"), "unavailable", lambda: "bubblewrap is not installed")
+        with pytest.raises(RuntimeError, match="'bwrap' is unavailable: bubblewrap is not installed"):
+            sandbox.spawn("bwrap", stage, [], sandbox.Limits(), subprocess.DEVNULL)
+        with pytest.raises(ValueError, match="unknown isolation layer"):
+            sandbox.spawn("docker", stage, [], sandbox.Limits(), subprocess.DEVNULL)
+    finally:
+        stage.close()
+    with pytest.raises(RuntimeError, match="make_stage"):
+        sandbox.spawn("process", stage, [], sandbox.Limits(), subprocess.DEVNULL)  # a closed stage
 
 
 @pytest.mark.parametrize("layer_name", ["uid", "bwrap"])
 def test_nproc_stops_a_fork_bomb(layer_name, tmp_path, monkeypatch):
     _layer_setup(layer_name, monkeypatch)
     token = f"gdkit-forks-{uuid.uuid4().hex}"
-    lim = iso.Limits()
+    lim = sandbox.Limits()
     stage, proc, rep, err = _start(layer_name, tmp_path, {"paths": [], "port": 9, "forks": lim.nproc + 16,
                                                           "token": token})
     try:
         assert 0 < rep["forked"] < lim.nproc
         assert len(_host_procs_containing(token)) == rep["forked"] + 1
-        iso.kill(layer_name, proc)
+        proc.kill()
         deadline = time.monotonic() + 3
         while _host_procs_containing(token) and time.monotonic() < deadline:
             time.sleep(0.02)
         assert _host_procs_containing(token) == []
     finally:
-        iso.kill(layer_name, proc)
+        proc.kill()
         err.close()
-        iso.remove_stage(stage)
+        stage.close()
 
 
 def _host_procs_containing(token: str) -> list[int]:
@@ -468,15 +526,13 @@ def _host_procs_containing(token: str) -> list[int]:
 
 
 def test_uid_sweep_spares_bwrap_workers_of_another_grader(tmp_path, monkeypatch):
-    """The uid layer's kill sweeps the worker's own uid: a bwrap worker unknown to us survives."""
+    """The uid layer's kill sweeps the worker's own uid: a bwrap worker beside it survives."""
     _layer_setup("bwrap", monkeypatch)
     cfg = json.dumps({"paths": [], "port": 9})
     stage = _stage(tmp_path)
-    boxed = iso.spawn("bwrap", stage, [cfg], iso.Limits(), subprocess.DEVNULL)
+    boxed = sandbox.spawn("bwrap", stage, [cfg], sandbox.Limits(), subprocess.DEVNULL)
     try:
         assert boxed.stdout.readline()
-        with iso._registry_lock:  # as if another grader process had started it
-            iso._live.pop(boxed.pid)
         _layer_setup("uid", monkeypatch)
         token = f"gdkit-orphan-{uuid.uuid4().hex}"
         stage2, proc, rep, err = _start("uid", tmp_path, {"paths": [], "port": 9, "orphan": token, "hide": True})
@@ -484,18 +540,18 @@ def test_uid_sweep_spares_bwrap_workers_of_another_grader(tmp_path, monkeypatch)
             deadline = time.monotonic() + 5
             while not _host_procs_with(token) and time.monotonic() < deadline:
                 time.sleep(0.02)
-            iso.kill("uid", proc)
+            proc.kill()
             assert _host_procs_with(token) == []
             assert boxed.poll() is None  # the bwrap worker lives on
         finally:
-            iso.kill("uid", proc)
+            proc.kill()
             err.close()
-            iso.remove_stage(stage2)
+            stage2.close()
         boxed.stdin.close()
         assert boxed.wait(timeout=10) == 0
     finally:
-        iso.kill("bwrap", boxed)
-        iso.remove_stage(stage)
+        boxed.kill()
+        stage.close()
 
 
 def test_worker_exit_status_and_protocol_pipes(layer, tmp_path):
@@ -504,10 +560,11 @@ def test_worker_exit_status_and_protocol_pipes(layer, tmp_path):
     try:
         proc.stdin.close()
         assert proc.wait(timeout=10) == 0
+        assert proc.poll() == 0 and proc.returncode == 0
     finally:
-        iso.kill(layer, proc)
+        proc.kill()
         err.close()
-        iso.remove_stage(stage)
+        stage.close()
 
 
 def test_bwrap_with_debian_python(tmp_path, monkeypatch):
@@ -518,11 +575,11 @@ def test_bwrap_with_debian_python(tmp_path, monkeypatch):
     _layer_setup("bwrap", monkeypatch)
     stage, proc, rep, err = _start("bwrap", tmp_path, {"paths": [], "port": 9})
     try:
-        assert rep["matmul"] == 64.0 and rep["uid"] == [iso.worker_uid(proc)] * 4
+        assert rep["matmul"] == 64.0 and rep["uid"] == [proc.uid] * 4
     finally:
-        iso.kill("bwrap", proc)
+        proc.kill()
         err.close()
-        iso.remove_stage(stage)
+        stage.close()
 
 
 def test_bwrap_with_venv(tmp_path, monkeypatch):
@@ -541,39 +598,36 @@ def test_bwrap_with_venv(tmp_path, monkeypatch):
     solutions = venv / "share" / "solutions"
     solutions.mkdir(parents=True)
     (solutions / "gd.py").write_text("def step(x):\n    return x\n")
-    monkeypatch.setattr(iso, "_grader_dirs", lambda: [str(solutions)])
+    monkeypatch.setattr(exposure, "grader_dirs", lambda: [str(solutions)])
     monkeypatch.setenv("GDKIT_WORKER_PYTHON", str(venv / "bin" / "python"))
     _layer_setup("bwrap", monkeypatch)
-    assert str(solutions) in iso._bwrap_view(iso._interpreter())[2]
-    assert iso.exposed("bwrap") == []
+    assert str(solutions) in bwrap.view(interpreter.current())[2]
+    assert sandbox.exposed("bwrap") == []
     paths = [str(site), str(installed), str(solutions / "gd.py")]
     stage, proc, rep, err = _start("bwrap", tmp_path, {"paths": paths, "port": 9})
     try:
         assert rep["exists"] == {str(site): True, str(installed): False, str(solutions / "gd.py"): False}
         assert rep["prefix"] == str(venv)
-        assert rep["matmul"] == 64.0 and rep["uid"] == [iso.worker_uid(proc)] * 4
+        assert rep["matmul"] == 64.0 and rep["uid"] == [proc.uid] * 4
     finally:
-        iso.kill("bwrap", proc)
+        proc.kill()
         err.close()
-        iso.remove_stage(stage)
+        stage.close()
 
 
 def test_cpu_limit(tmp_path, monkeypatch):
-    """RLIMIT_CPU ends a spinning worker (process layer: the others share the preexec code)."""
+    """RLIMIT_CPU ends a spinning worker (process layer: the others share Limits.setter)."""
     _layer_setup("process", monkeypatch)
     worker = tmp_path / "spin.py"
     worker.write_text("while True:\n    pass\n")
     (tmp_path / "sub").mkdir()
-    stage = iso.make_stage(worker, tmp_path / "sub")
-    try:
-        proc = iso.spawn("process", stage, [], iso.Limits(cpu=1), subprocess.DEVNULL)
+    with sandbox.make_stage(worker, tmp_path / "sub") as stage:
+        proc = sandbox.spawn("process", stage, [], sandbox.Limits(cpu=1), subprocess.DEVNULL)
         try:
             rc = proc.wait(timeout=10)
         finally:
-            iso.kill("process", proc)
+            proc.kill()
         assert rc in (-9, -24)  # SIGXCPU at the soft limit (= hard limit: SIGKILL)
-    finally:
-        iso.remove_stage(stage)
 
 
 def test_make_stage(tmp_path):
@@ -587,17 +641,17 @@ def test_make_stage(tmp_path):
     (sub / "pkg" / "__pycache__" / "m.cpython-311.pyc").write_bytes(b"\0")
     os.symlink("/etc/shadow", sub / "shadow")
     os.symlink(sub / "pkg", sub / "pkglink")
-    stage = iso.make_stage(worker, sub)
+    stage = sandbox.make_stage(worker, sub)
     try:
         if os.geteuid() == 0:
             # root:<the stage's own group>, nothing for "other"
-            gid = iso.stage_gid(stage)
+            gid = stage.gid
             assert _in_pool(gid) and gid != os.getgid()
             dmode, fmode, tmode = 0o750, 0o640, 0o2770
         else:
-            assert iso.stage_gid(stage) is None
+            assert stage.gid is None
             gid, dmode, fmode, tmode = os.getgid(), 0o755, 0o644, 0o1777
-        for p in [stage, *stage.rglob("*")]:
+        for p in [stage.path, *stage.path.rglob("*")]:
             st = os.stat(p)
             assert (st.st_uid, st.st_gid) == (os.geteuid(), gid), p
             want = tmode if p == stage / "tmp" else dmode if p.is_dir() else fmode
@@ -605,28 +659,42 @@ def test_make_stage(tmp_path):
         assert (stage / "gdkit_worker" / "__main__.py").read_text() == "print('hi')\n"
         got = sorted(str(p.relative_to(stage / "submission")) for p in (stage / "submission").rglob("*"))
         assert got == ["gd.py", "pkg", "pkg/m.py"]
-        assert not any(p.is_symlink() for p in stage.rglob("*"))
+        assert not any(p.is_symlink() for p in stage.path.rglob("*"))
+        assert stage.left_out == ["pkglink (a symbolic link)", "shadow (a symbolic link)"]
+        assert os.fspath(stage) == str(stage.path) and Path(stage) / "tmp" == stage / "tmp"
     finally:
-        iso.remove_stage(stage)
-    assert not stage.exists()
+        stage.close()
+    assert not stage.path.exists()
     if gid != os.getgid():
-        assert iso.stage_gid(stage) is None
-        assert not os.path.exists(os.path.join(iso._id_dir(), str(gid)))  # released
+        assert stage.gid is None
+        assert not os.path.exists(os.path.join(leases.lock_dir(), str(gid)))  # released
+
+
+def test_make_stage_copies_the_worker_package(tmp_path):
+    """A folder as worker source: all its *.py go into gdkit_worker/ (the real worker package)."""
+    from autograder import worker
+
+    (tmp_path / "sub").mkdir()
+    with sandbox.make_stage(worker.SOURCE_DIR, tmp_path / "sub") as stage:
+        want = sorted(p.name for p in worker.SOURCE_DIR.glob("*.py"))
+        assert sorted(os.listdir(stage / "gdkit_worker")) == want and "__main__.py" in want
 
 
 def test_unavailable_reasons_are_one_line():
-    for layer in iso.LAYERS:
-        reason = iso.unavailable(layer)
+    for name in sandbox.LAYERS:
+        reason = sandbox.unavailable(name)
         assert reason is None or (reason and "\n" not in reason)
-        print(f"{layer}: {'available' if reason is None else reason}")
-    assert iso.strongest() in iso.LAYERS
-    assert iso.unavailable(iso.strongest()) is None
+        print(f"{name}: {'available' if reason is None else reason}")
+    assert sandbox.strongest() in sandbox.LAYERS
+    assert sandbox.unavailable(sandbox.strongest()) is None
     with pytest.raises(ValueError):
-        iso.unavailable("docker")
+        sandbox.unavailable("docker")
+    assert sandbox.LAYERS == ("process", "uid", "bwrap")
+    assert all(isinstance(sandbox.layer(n), sandbox.Layer) and sandbox.layer(n).name == n for n in sandbox.LAYERS)
 
 
 def test_seccomp_filter_shape():
-    bpf = iso._seccomp_filter()
+    bpf = seccomp.program()
     if bpf is None:
         pytest.skip("no seccomp filter on this architecture")
     assert len(bpf) % 8 == 0 and 0 < len(bpf) // 8 < 4096
@@ -660,13 +728,13 @@ def test_two_submissions_at_once(layer_name, tmp_path, monkeypatch):
             paths = [str(other), str(other / "gdkit_worker" / "__main__.py"), str(other / "submission" / "gd.py"),
                      str(other / "tmp" / "scratch.txt"), str(stage / "submission" / "gd.py")]
             cfg = {"paths": paths, "port": 9, "orphan": tokens[i], "hide": True}
-            proc = iso.spawn(layer_name, stage, [json.dumps(cfg)], iso.Limits(), subprocess.DEVNULL)
+            proc = sandbox.spawn(layer_name, stage, [json.dumps(cfg)], sandbox.Limits(), subprocess.DEVNULL)
             procs.append(proc)
             line = proc.stdout.readline()
             assert line, f"worker {i} died: rc={proc.poll()}"
             reps.append(json.loads(line))
-        uids = [iso.worker_uid(p) for p in procs]
-        gids = [iso.stage_gid(s) for s in stages]
+        uids = [p.uid for p in procs]
+        gids = [s.gid for s in stages]
         ids = uids + gids
         assert all(_in_pool(n) for n in ids) and len(set(ids)) == 4, ids
         for i, rep in enumerate(reps):
@@ -690,7 +758,7 @@ def test_two_submissions_at_once(layer_name, tmp_path, monkeypatch):
 
         assert _wait_for(lambda: all(_host_procs_with(t) for t in tokens)), "the orphans never started"
         orphan_b = _host_procs_with(tokens[1])
-        iso.kill(layer_name, procs[0])
+        procs[0].kill()
         assert procs[0].returncode is not None
         assert _wait_for(lambda: not _host_procs_with(tokens[0]), 3), "worker a's orphan survived"
         assert procs[1].poll() is None
@@ -698,33 +766,32 @@ def test_two_submissions_at_once(layer_name, tmp_path, monkeypatch):
         # worker b still answers: it ends normally when its stdin closes
         procs[1].stdin.close()
         assert procs[1].wait(timeout=10) == 0
-        iso.kill(layer_name, procs[1])
+        procs[1].kill()
         assert _wait_for(lambda: not _host_procs_with(tokens[1]), 3), "worker b's orphan survived"
     finally:
         for p in procs:
-            iso.kill(layer_name, p)
+            p.kill()
         for s in stages:
-            iso.remove_stage(s)
+            s.close()
 
 
 GRADER = r'''
 import json, subprocess, sys
 from pathlib import Path
-from autograder import isolation as iso
+from autograder import sandbox
 layer, d = sys.argv[1], Path(sys.argv[2])
 (d / "w.py").write_text("import os, sys\nprint(os.getuid(), flush=True)\nsys.stdin.read()\n")
 (d / "sub").mkdir()
-stage = iso.make_stage(d / "w.py", d / "sub")
-proc = iso.spawn(layer, stage, [], iso.Limits(), subprocess.DEVNULL)
+stage = sandbox.make_stage(d / "w.py", d / "sub")
+proc = sandbox.spawn(layer, stage, [], sandbox.Limits(), subprocess.DEVNULL)
 worker_says = proc.stdout.readline().decode().strip()
-print(json.dumps({"uid": iso.worker_uid(proc), "says": worker_says, "gid": iso.stage_gid(stage),
-                  "stage": str(stage)}), flush=True)
+print(json.dumps({"uid": proc.uid, "says": worker_says, "gid": stage.gid, "stage": str(stage)}), flush=True)
 sys.stdin.readline()  # the test has killed its own worker
 alive = proc.poll() is None
 proc.stdin.close()
 rc = proc.wait(timeout=10)
-iso.kill(layer, proc)
-iso.remove_stage(stage)
+proc.kill()
+stage.close()
 print(json.dumps({"alive": alive, "rc": rc}), flush=True)
 '''
 
@@ -744,17 +811,17 @@ def test_two_graders_at_once(layer_name, tmp_path, monkeypatch):
                                        {"paths": [theirs["stage"] + "/w.py"], "port": 9, "orphan": token,
                                         "hide": True})
         try:
-            ours = iso.worker_uid(proc)
+            ours = proc.uid
             assert theirs["says"] == str(theirs["uid"])
-            assert len({ours, iso.stage_gid(stage), theirs["uid"], theirs["gid"]}) == 4
+            assert len({ours, stage.gid, theirs["uid"], theirs["gid"]}) == 4
             assert rep["read"][theirs["stage"] + "/w.py"] in ("EACCES", "ENOENT")
             assert _wait_for(lambda: _host_procs_with(token))
-            iso.kill(layer_name, proc)
+            proc.kill()
             assert _wait_for(lambda: not _host_procs_with(token), 3)
         finally:
-            iso.kill(layer_name, proc)
+            proc.kill()
             err.close()
-            iso.remove_stage(stage)
+            stage.close()
         other.stdin.write(b"go\n")
         other.stdin.flush()
         assert json.loads(other.stdout.readline()) == {"alive": True, "rc": 0}
@@ -768,7 +835,7 @@ def test_two_graders_at_once(layer_name, tmp_path, monkeypatch):
 def test_nproc_is_per_worker(tmp_path, monkeypatch):
     """A fork bomb fills its own worker's RLIMIT_NPROC only: a worker beside it still forks."""
     _layer_setup("uid", monkeypatch)
-    lim = iso.Limits()
+    lim = sandbox.Limits()
     token = f"gdkit-forks-{uuid.uuid4().hex}"
     bomb = _start("uid", tmp_path / "bomb", {"paths": [], "port": 9, "forks": lim.nproc + 16, "token": token})
     try:
@@ -777,33 +844,33 @@ def test_nproc_is_per_worker(tmp_path, monkeypatch):
         try:
             assert calm[2]["forked"] == 10
         finally:
-            iso.kill("uid", calm[1])
+            calm[1].kill()
             calm[3].close()
-            iso.remove_stage(calm[0])
+            calm[0].close()
     finally:
-        iso.kill("uid", bomb[1])
+        bomb[1].kill()
         bomb[3].close()
-        iso.remove_stage(bomb[0])
+        bomb[0].close()
 
 
 def test_killed_workers_id_is_released_once_reaped(tmp_path, monkeypatch):
     """kill releases the worker's uid at once, or (zombies left for init to reap) soon after."""
     _layer_setup("uid", monkeypatch)
-    lock_dir = iso._id_dir()
+    lock_dir = leases.lock_dir()
     stage, proc, rep, err = _start("uid", tmp_path, {"paths": [], "port": 9, "forks": 20})
-    uid = iso.worker_uid(proc)
+    uid, gid = proc.uid, stage.gid
     try:
         assert os.path.exists(os.path.join(lock_dir, str(uid)))
-        iso.kill("uid", proc)
-        assert iso.worker_uid(proc) is None
+        proc.kill()
+        assert not proc.lease.held or uid in leases.draining()
         # released as soon as no process of that uid is left, zombies included
-        assert _wait_for(lambda: iso._drain() or not os.path.exists(os.path.join(lock_dir, str(uid))), 10)
-        assert iso._residue({uid}) == set()
+        assert _wait_for(lambda: leases.drain() or not os.path.exists(os.path.join(lock_dir, str(uid))), 10)
+        assert not proc.lease.held and procfs.owners({uid}) == set()
     finally:
-        iso.kill("uid", proc)
+        proc.kill()
         err.close()
-        iso.remove_stage(stage)
-    assert not os.path.exists(os.path.join(lock_dir, str(iso.stage_gid(stage) or 0)))
+        stage.close()
+    assert not os.path.exists(os.path.join(lock_dir, str(gid)))
 
 
 # --------------------------------------------------------------------------- #
@@ -812,10 +879,10 @@ def test_killed_workers_id_is_released_once_reaped(tmp_path, monkeypatch):
 
 HOLDER = r'''
 import os, subprocess, sys, time
-from autograder import isolation as iso
+from autograder.sandbox import leases
 d, a, b, stage = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
-sl = iso._acquire("stage", stage, ids=[a], directory=d)
-wl = iso._acquire("worker", stage, ids=[b], directory=d)
+sl = leases.acquire("stage", stage, ids=[a], directory=d)
+wl = leases.acquire("worker", stage, ids=[b], directory=d)
 os.chown(stage, 0, a)
 os.chmod(stage, 0o750)
 def demote():
@@ -837,7 +904,7 @@ def lease_dir(tmp_path):
 
 
 def test_leases_are_exclusive_across_processes_and_survive_a_crash(tmp_path, lease_dir):
-    a, b, c = (iso.ID_BASE + iso.ID_COUNT - k for k in (7, 6, 5))
+    a, b, c = (sandbox.ID_BASE + sandbox.ID_COUNT - k for k in (7, 6, 5))
     stage = tmp_path / "gdkit-stage-crashed"
     stage.mkdir()
     (stage / "gd.py").write_text("secret = 1\n")
@@ -850,39 +917,39 @@ def test_leases_are_exclusive_across_processes_and_survive_a_crash(tmp_path, lea
         assert (got_a, got_b) == (a, b)
         # held by another process: we get the next free one, and a second taker in this process
         # does not get ours
-        mine = iso._acquire("worker", ids=[a, b, c], directory=lease_dir)
+        mine = leases.acquire("worker", ids=[a, b, c], directory=lease_dir)
         assert mine.id == c
-        assert iso._try_lock(c, lease_dir, "worker", None) is None
+        assert leases.try_lock(c, lease_dir, "worker", None) is None
         with pytest.raises(RuntimeError):
-            iso._acquire("worker", ids=[a, b, c], directory=lease_dir)
-        iso._release(mine)
+            leases.acquire("worker", ids=[a, b, c], directory=lease_dir)
+        mine.release()
         assert not os.path.exists(os.path.join(lease_dir, str(c)))
         # the grader dies: the kernel drops its locks; its stage and its worker's orphan stay
         holder.send_signal(signal.SIGKILL)
         holder.wait()
-        assert iso._running(orphan)
+        assert procfs.alive(orphan)
         assert stage.exists()
         # whoever leases the stage's id next first kills what still has that id (the orphan,
         # a member of the group) and removes the stage the record names
-        again = iso._acquire("stage", ids=[a], directory=lease_dir)
+        again = leases.acquire("stage", ids=[a], directory=lease_dir)
         assert again.id == a
-        assert _wait_for(lambda: not iso._running(orphan), 3)
+        assert _wait_for(lambda: not procfs.alive(orphan), 3)
         assert not stage.exists()
-        iso._release(again)
-        worker_again = iso._acquire("worker", ids=[b], directory=lease_dir)
+        again.release()
+        worker_again = leases.acquire("worker", ids=[b], directory=lease_dir)
         assert worker_again.id == b
-        iso._release(worker_again)
+        worker_again.release()
         assert os.listdir(lease_dir) == []
     finally:
         if holder.poll() is None:
             holder.kill()
             holder.wait()
-        if orphan is not None and iso._running(orphan):
+        if orphan is not None and procfs.alive(orphan):
             os.kill(orphan, signal.SIGKILL)
 
 
 def test_leases_skip_ids_that_accounts_use(lease_dir, monkeypatch):
-    taken = iso.ID_BASE + 3
+    taken = sandbox.ID_BASE + 3
     real_getpwuid = pwd.getpwuid
 
     def getpwuid(n):
@@ -890,18 +957,18 @@ def test_leases_skip_ids_that_accounts_use(lease_dir, monkeypatch):
             return real_getpwuid(0)
         return real_getpwuid(n)
 
-    monkeypatch.setattr(iso.pwd, "getpwuid", getpwuid)
-    lease = iso._acquire("worker", ids=[taken, taken + 1], directory=lease_dir)
+    monkeypatch.setattr(leases.pwd, "getpwuid", getpwuid)
+    lease = leases.acquire("worker", ids=[taken, taken + 1], directory=lease_dir)
     try:
         assert lease.id == taken + 1
     finally:
-        iso._release(lease)
+        lease.release()
 
 
 def test_lock_dir_is_root_only():
     if os.geteuid() != 0:
         pytest.skip("leases need root")
-    for d in (os.path.dirname(iso._id_dir()), iso._id_dir()):
+    for d in (os.path.dirname(leases.lock_dir()), leases.lock_dir()):
         st = os.lstat(d)
         assert stat.S_ISDIR(st.st_mode) and st.st_uid == 0 and stat.S_IMODE(st.st_mode) == 0o700, d
 
@@ -910,22 +977,40 @@ def test_lock_dir_is_root_only():
 # exposed(): what of the grader a worker can read
 # --------------------------------------------------------------------------- #
 
+def test_grader_dirs_is_the_one_list(tmp_path):
+    """One list of the grader's folders: the sandbox's. The worker's guard gets exactly it (the
+    session passes each as --deny), and it holds the repository's docs/ and .git too."""
+    dirs = sandbox.grader_dirs()
+    for name in ("autograder", "solutions", "tests", "data", "docs", ".git"):
+        if (REPO / name).is_dir():
+            assert str(REPO / name) in dirs, name
+    assert set(dirs) <= set(exposure.candidates())
+    from autograder import session
+
+    (tmp_path / "sub").mkdir()
+    with session.Session(tmp_path / "sub", layer="process") as s:
+        s.launch()
+        args = Path(f"/proc/{s.proc.pid}/cmdline").read_bytes().split(b"\0")
+        denied = [args[i + 1].decode() for i, a in enumerate(args) if a == b"--deny"]
+        assert denied == dirs
+
+
 def test_exposed_matches_what_a_uid_worker_reads(tmp_path, monkeypatch):
     """exposed("uid") is exactly the grader directories in which a real uid worker reads a file."""
     _layer_setup("uid", monkeypatch)
-    candidates = iso._candidates()
+    candidates = exposure.candidates()
     assert str(REPO / "autograder") in candidates and str(REPO / "solutions") in candidates
     stage, proc, rep, err = _start("uid", tmp_path, {"paths": [], "port": 9, "walk": candidates})
     try:
-        assert sorted(iso.exposed("uid")) == sorted(p for p in candidates if rep["walk"][p])
+        assert sorted(sandbox.exposed("uid")) == sorted(p for p in candidates if rep["walk"][p])
     finally:
-        iso.kill("uid", proc)
+        proc.kill()
         err.close()
-        iso.remove_stage(stage)
-    assert iso.exposed("process") == candidates
-    assert iso.exposed("bwrap") == []
+        stage.close()
+    assert sandbox.exposed("process") == candidates
+    assert sandbox.exposed("bwrap") == []
     with pytest.raises(ValueError):
-        iso.exposed("docker")
+        sandbox.exposed("docker")
 
 
 @pytest.fixture
@@ -946,31 +1031,31 @@ def checkout():
 
 def test_exposed_follows_the_mode_bits(checkout, monkeypatch):
     dirs = [str(checkout / n) for n in ("solutions", "data", "tests")]
-    monkeypatch.setattr(iso, "_candidates", lambda: dirs)
-    assert iso.exposed("uid") == dirs
+    monkeypatch.setattr(exposure, "candidates", lambda: dirs)
+    assert sandbox.exposed("uid") == dirs
     os.chmod(checkout / "solutions" / "gd.py", 0o640)  # the file: no read for other
     os.chmod(checkout / "data", 0o750)  # the directory: no traversal for other
     os.chmod(checkout / "tests" / "deep", 0o711)  # traversal without listing: names can be guessed
-    assert iso.exposed("uid") == [dirs[2]]
+    assert sandbox.exposed("uid") == [dirs[2]]
     subprocess.run(["chmod", "-R", "o-rwx", str(checkout)], check=True)  # what docs/isolation.md says
-    assert iso.exposed("uid") == []
-    assert iso.exposed("process") == dirs
+    assert sandbox.exposed("uid") == []
+    assert sandbox.exposed("process") == dirs
 
 
 def test_exposed_as_a_real_uid_worker_sees_it(checkout, tmp_path, monkeypatch):
     _layer_setup("uid", monkeypatch)
     dirs = [str(checkout / n) for n in ("solutions", "data", "tests")]
-    monkeypatch.setattr(iso, "_candidates", lambda: dirs)
+    monkeypatch.setattr(exposure, "candidates", lambda: dirs)
     os.chmod(checkout / "data", 0o750)
     os.chmod(checkout / "solutions" / "gd.py", 0o600)
     stage, proc, rep, err = _start("uid", tmp_path, {"paths": [], "port": 9, "walk": dirs})
     try:
         assert rep["walk"] == {dirs[0]: False, dirs[1]: False, dirs[2]: True}
-        assert iso.exposed("uid") == [dirs[2]]
+        assert sandbox.exposed("uid") == [dirs[2]]
     finally:
-        iso.kill("uid", proc)
+        proc.kill()
         err.close()
-        iso.remove_stage(stage)
+        stage.close()
 
 
 def test_uid_layers_need_a_stage_of_make_stage(tmp_path, monkeypatch):
@@ -978,9 +1063,9 @@ def test_uid_layers_need_a_stage_of_make_stage(tmp_path, monkeypatch):
     fake = tmp_path / "fake-stage"
     (fake / "submission").mkdir(parents=True)
     (fake / "worker.py").write_text("print(1)\n")
-    with pytest.raises(RuntimeError, match="make_stage"):
-        iso.spawn("uid", fake, [], iso.Limits(), subprocess.DEVNULL)
-    assert iso._live == {} or all(iso._stage_of.get(p) != str(fake) for p in iso._live)
+    for name in sandbox.LAYERS:
+        with pytest.raises(RuntimeError, match="make_stage"):
+            sandbox.layer(name).launch(fake, [], sandbox.Limits(), subprocess.DEVNULL)
 
 
 def test_stage_without_a_mappable_pool(tmp_path, monkeypatch):
@@ -988,21 +1073,23 @@ def test_stage_without_a_mappable_pool(tmp_path, monkeypatch):
     gets no group and the old modes, the process layer works, the uid layer says why not."""
     if os.geteuid() != 0:
         pytest.skip("only root leases groups")
-    monkeypatch.setattr(iso, "_mappable_cache", ["/proc/self/uid_map does not map the worker ids"])
-    stage = _stage(tmp_path)
+    with monkeypatch.context() as m:
+        m.setattr(leases, "ids_mappable", lambda: "/proc/self/uid_map does not map the worker ids")
+        stage = _stage(tmp_path)
     try:
-        assert iso.stage_gid(stage) is None
+        assert stage.gid is None
         assert stat.S_IMODE(os.stat(stage).st_mode) == 0o755
-        proc = iso.spawn("process", stage, [json.dumps({"paths": [], "port": 9})], iso.Limits(),
-                         subprocess.DEVNULL)
+        proc = sandbox.spawn("process", stage, [json.dumps({"paths": [], "port": 9})], sandbox.Limits(),
+                             subprocess.DEVNULL)
         try:
             assert proc.stdout.readline()
         finally:
-            iso.kill("process", proc)
-        with pytest.raises(RuntimeError, match="make_stage"):
-            iso._spawn("uid", stage, [], iso.Limits(), subprocess.DEVNULL)
+            proc.kill()
+        for name in ("uid", "bwrap"):
+            with pytest.raises(RuntimeError, match="make_stage.* has no group"):
+                sandbox.layer(name).launch(stage, [], sandbox.Limits(), subprocess.DEVNULL)
     finally:
-        iso.remove_stage(stage)
+        stage.close()
 
 
 def test_restarted_worker_takes_over_the_scratch_files(tmp_path, monkeypatch):
@@ -1027,24 +1114,123 @@ def test_restarted_worker_takes_over_the_scratch_files(tmp_path, monkeypatch):
         "    os.unlink(p)\n"
         "    print(before)\n")
     (tmp_path / "sub").mkdir()
-    stage = iso.make_stage(script, tmp_path / "sub")
+    stage = sandbox.make_stage(script, tmp_path / "sub")
     try:
         uids = []
         for arg in ("first", "second"):
             err = tempfile.TemporaryFile()
-            proc = iso.spawn("uid", stage, [arg], iso.Limits(), err)
-            uids.append(iso.worker_uid(proc))
+            proc = sandbox.spawn("uid", stage, [arg], sandbox.Limits(), err)
+            uids.append(proc.uid)
             out = proc.stdout.read().decode().strip()
             rc = proc.wait(timeout=10)
-            iso.kill("uid", proc)
+            proc.kill()
             err.seek(0)
             assert rc == 0, err.read().decode()[-2000:]
             assert out == ("ok" if arg == "first" else "one")
             if arg == "first":
                 st = os.stat(stage / "tmp" / "cache.txt")
-                assert (st.st_uid, st.st_gid) == (uids[0], iso.stage_gid(stage))
+                assert (st.st_uid, st.st_gid) == (uids[0], stage.gid)
                 assert stat.S_IMODE(st.st_mode) == 0o660
         assert uids[0] != uids[1]
         assert os.listdir(stage / "tmp") == []
     finally:
-        iso.remove_stage(stage)
+        stage.close()
+
+
+# --------------------------------------------------------------------------- #
+# availability: cheap, and still right
+# --------------------------------------------------------------------------- #
+
+def _fresh_probe(monkeypatch, name: str):
+    """Forget this process's cached answers (for `name`), so the next unavailable() probes again."""
+    from autograder.sandbox import base
+
+    monkeypatch.setattr(base, "_cache", {})
+    monkeypatch.setattr(interpreter, "_cache", {})
+    return sandbox.layer(name)
+
+
+def test_probing_costs_less_than_a_worker_that_imports_numpy(monkeypatch):
+    """The old probe started a worker that imported numpy (~0.15-0.3 s per layer) before every
+    grade. Now: static checks and one trial through the real spawn path that only runs `id` and
+    `python -V`, so probing the strongest layer costs less than one such numpy import."""
+    name = sandbox.strongest()
+    layer = _fresh_probe(monkeypatch, name)
+    interpreter.current()  # the interpreter query is the same either way
+    probes, imports = [], []
+    for _ in range(3):
+        t0 = time.perf_counter()
+        assert layer.probe() is None
+        probes.append(time.perf_counter() - t0)
+        t0 = time.perf_counter()
+        subprocess.run([interpreter.current().exe, "-I", "-c", "import numpy"], check=True,
+                       env={"PATH": "/usr/bin:/bin", "OPENBLAS_NUM_THREADS": "1"})
+        imports.append(time.perf_counter() - t0)
+    print(f"probe of {name}: {min(probes) * 1e3:.0f} ms; python -I -c 'import numpy': {min(imports) * 1e3:.0f} ms")
+    assert min(probes) < min(imports)
+    t0 = time.perf_counter()
+    for _ in range(100):
+        assert sandbox.unavailable(name) is None and sandbox.strongest() == name  # cached
+    assert time.perf_counter() - t0 < 0.05
+
+
+def _venv(path: Path, *, system_site: bool) -> Path:
+    args = [DEBIAN_PYTHON if Path(DEBIAN_PYTHON).exists() else sys.executable, "-m", "venv", "--without-pip"]
+    subprocess.run([*args, *(["--system-site-packages"] if system_site else []), str(path)],
+                   check=True, capture_output=True, timeout=120)
+    return path / "bin" / "python"
+
+
+@pytest.fixture
+def open_dir():
+    """A folder that "other" can traverse (pytest's tmp_path is under a 0700 folder)."""
+    d = Path(tempfile.mkdtemp(prefix="gdkit-test-probe-", dir="/tmp"))
+    os.chmod(d, 0o755)
+    yield d
+    shutil.rmtree(d)
+
+
+def test_a_layer_whose_worker_cannot_find_numpy_is_unavailable(open_dir, monkeypatch):
+    python = _venv(open_dir / "bare", system_site=False)  # no numpy in it
+    monkeypatch.setenv("GDKIT_WORKER_PYTHON", str(python))
+    for name in sandbox.LAYERS:
+        reason = _fresh_probe(monkeypatch, name).unavailable()
+        assert reason is not None and ("numpy cannot be imported" in reason or "needs root" in reason), reason
+    with pytest.raises(RuntimeError, match="no isolation layer works here: numpy cannot be imported"):
+        sandbox.strongest()
+
+
+def test_a_layer_whose_worker_uids_cannot_read_numpy_is_unavailable(open_dir, monkeypatch):
+    """numpy is found, but its files are 0600 root: the process layer works, the layers that run
+    as a worker uid must not be chosen."""
+    if os.geteuid() != 0:
+        pytest.skip("the uid layers need root")
+    python = _venv(open_dir / "private", system_site=True)
+    site = next((open_dir / "private" / "lib").glob("python3*/site-packages"))
+    (site / "numpy").mkdir()
+    (site / "numpy" / "__init__.py").write_text("")
+    os.chmod(site / "numpy" / "__init__.py", 0o600)
+    monkeypatch.setenv("GDKIT_WORKER_PYTHON", str(python))
+    assert interpreter.current().numpy == str(site / "numpy" / "__init__.py")
+    assert _fresh_probe(monkeypatch, "process").unavailable() is None
+    for name in ("uid", "bwrap"):
+        reason = _fresh_probe(monkeypatch, name).unavailable()
+        if name == "bwrap" and reason and "not found" in reason:
+            continue  # no bubblewrap here
+        assert reason and "cannot read numpy" in reason and "0600" in reason, reason
+    assert sandbox.strongest() == "process"
+
+
+def test_a_bwrap_that_cannot_make_its_sandbox_is_unavailable(open_dir, monkeypatch):
+    """bwrap being installed is not enough: the trial runs the real command (a container without
+    the right to make namespaces refuses it), and its reason is bwrap's own message."""
+    _layer_setup("bwrap", monkeypatch)
+    fake = open_dir / "bwrap"
+    fake.write_text("#!/bin/sh\necho 'bwrap: No permissions to create new namespace' >&2\nexit 1\n")
+    os.chmod(fake, 0o755)
+    real_tool = bwrap.tool
+    monkeypatch.setattr(bwrap, "tool", lambda name: str(fake) if name == "bwrap" else real_tool(name))
+    reason = _fresh_probe(monkeypatch, "bwrap").unavailable()
+    assert reason and "No permissions to create new namespace" in reason, reason
+    assert "\n" not in reason
+    assert sandbox.strongest() != "bwrap"
