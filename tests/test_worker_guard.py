@@ -20,8 +20,10 @@ from autograder.formats import text
 from autograder.results import CheckResult
 from autograder.session import Session
 
-SEALED = [worker._encode, worker._decode, worker._run_job, worker._trace,
-          worker.guarded_create_builtin]
+from autograder.worker import guard as wguard, loop as wloop, wire as wwire
+
+SEALED = [wwire._encode, wwire._decode, wloop._run_job, wloop._trace,
+          wguard.guarded_create_builtin]
 
 
 def global_lookups(code):
@@ -48,7 +50,8 @@ def test_sealed_code_looks_up_no_global_name(fn):
         assert not isinstance(default, (list, dict, set)), default
 
 
-@pytest.mark.parametrize("factory", [worker.make_guard, worker.make_protocol],
+@pytest.mark.parametrize("factory", [wguard.make_paths, wguard.make_guard, wloop.make_sanitizer,
+                                     wloop.make_protocol],
                          ids=lambda f: f.__name__)
 def test_trusted_closures_look_up_no_global_name(factory):
     """The guard and the protocol thread bind everything they use when they are made, at start

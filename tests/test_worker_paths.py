@@ -26,8 +26,13 @@ from pathlib import Path
 import pytest
 
 from adversarial import harness as H
-from autograder import isolation, session as session_module
+from autograder import session as session_module
 from autograder.session import Session
+
+try:
+    from autograder import sandbox as isolation
+except ImportError:  # before the sandbox package was split out of isolation.py
+    from autograder import isolation
 
 PROBES = r'''
 import os, pathlib, shutil, sys, tempfile
@@ -272,9 +277,13 @@ def refused(reply):
         "PermissionError", "FileNotFoundError", "OSError", "NotADirectoryError")
 
 
+def stage_path(s) -> Path:
+    return Path(getattr(s.stage, "path", s.stage))
+
+
 def worker_code(s) -> dict:
     return {p.name: hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted((Path(s.stage) / "gdkit_worker").glob("*.py"))}
+            for p in sorted((stage_path(s) / "gdkit_worker").glob("*.py"))}
 
 
 def test_hello_says_whether_landlock_was_applied(paths):
@@ -303,7 +312,7 @@ def test_no_listing_above_the_stage_through_descriptors(paths, how):
 @pytest.mark.parametrize("how", WRITES)
 def test_no_write_to_the_next_workers_code(paths, how):
     before = worker_code(paths)
-    reply = paths.call("probes", "write", how, str(Path(paths.stage) / "gdkit_worker" / "loop.py"))
+    reply = paths.call("probes", "write", how, str(stage_path(paths) / "gdkit_worker" / "loop.py"))
     assert refused(reply), reply
     assert worker_code(paths) == before
 
