@@ -8,9 +8,6 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from fractions import Fraction
 
-STATUSES = ("passed", "failed", "error", "todo", "missing", "timeout", "crash", "skipped", "fault")
-
-
 @dataclass
 class CheckResult:
     module: str
@@ -19,7 +16,8 @@ class CheckResult:
     kind: str
     slides: str
     step: str
-    status: str                     # one of STATUSES
+    status: str                     # passed, failed, error, todo, missing, timeout, crash,
+                                    # skipped or fault (the grader's, not the student's)
     points: Fraction
     max_points: Fraction
     message: str = ""               # why it failed, one or two sentences

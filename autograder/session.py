@@ -6,9 +6,10 @@ wrong (an exception in the student's code, a timeout, a crash). A hang or a cras
 call it happened in; the worker is restarted for the next one. After a function times out, its
 further calls fail at once, and so do all calls once the submission's time budget is spent.
 
-Sessions of one submission (the grader runs a second one where NumPy is blocked) can share a
-`Limiter`: one time budget for all of them, and one record of what timed out, so that a function
-that hangs in one worker is not waited for again in the other.
+Sessions of one submission (the grader runs a second one where NumPy is blocked) share a
+`Budget` (engine/budget.py): one time budget for all of them, shared fairly among the functions,
+and one record of what timed out, so that a function that hangs in one worker is not waited for
+again in the other.
 
 Nothing the worker sends can raise into the grader: every frame is checked (size, MAC, JSON,
 value nodes) and whatever is wrong with it becomes a failed call.
@@ -24,7 +25,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import isolation, worker
+from . import sandbox, worker
+from .engine.budget import Budget
+from .engine.policy import BUDGET, TIMEOUT
 
 WORKER_SCRIPT = worker.SOURCE_DIR
 START_TIMEOUT = 20.0  # seconds for a worker to start and import NumPy
@@ -48,45 +51,19 @@ class Reply:
         return self.status == "ok"
 
 
-class Limiter:
-    """What sessions of one submission share: the time budget and what timed out."""
-
-    def __init__(self, budget: float):
-        self.budget = budget
-        self.started = time.monotonic()
-        self.dead: dict = {}  # (module, function) or (module, None) -> (kind, message), timeouts
-
-    def spent(self) -> float:
-        return time.monotonic() - self.started
-
-    def left(self) -> float:
-        return max(0.0, self.budget - self.spent())
-
-
-def grader_dirs() -> list[str]:
-    """The grader's own folders, which a worker must not read even where the layer would let it:
-    this package (and its data/), and in a checkout the repository's solutions/, tests/, data/."""
-    pkg = WORKER_SCRIPT.parent
-    found = [pkg, pkg / "data"]
-    if pkg.parent.name not in ("site-packages", "dist-packages"):
-        found += [pkg.parent / name for name in ("solutions", "tests", "data", "docs", ".git")]
-    return [str(d) for d in found if d.is_dir()]
-
-
 class Session:
     """Runs calls into one submission, each in an isolated worker process."""
 
-    def __init__(self, submission, *, layer="auto", limits=None, timeout=2.0, budget=120.0,
-                 block_numpy=False, stage=None, limiter=None):
+    def __init__(self, submission, *, layer="auto", limits=None, timeout=TIMEOUT, budget=BUDGET,
+                 block_numpy=False, stage=None):
         self.submission = Path(submission)
-        self.layer = isolation.strongest() if layer == "auto" else layer
-        reason = isolation.unavailable(self.layer)
+        self.layer = sandbox.strongest() if layer == "auto" else layer
+        reason = sandbox.unavailable(self.layer)
         if reason:
             raise RuntimeError(f"isolation layer {self.layer!r} is unavailable here: {reason}")
-        self.limits = limits or isolation.Limits()
+        self.limits = limits or sandbox.Limits()
         self.timeout, self.block_numpy = timeout, block_numpy
-        self.limiter = limiter or Limiter(budget)
-        self.budget = self.limiter.budget
+        self.budget = budget if isinstance(budget, Budget) else Budget(budget)  # maybe shared
         self.stage = stage  # shared with a sibling session, or made on first use
         self.own_stage = stage is None
         self.proc = None
@@ -98,7 +75,6 @@ class Session:
         self.crashes = {}
         self.functions = {}       # module -> {name: signature}, from the last import
         self.next_id = 0
-        self.starts = 0
 
     # --- lifecycle
     def __enter__(self):
@@ -110,12 +86,12 @@ class Session:
     def close(self):
         self._stop()
         if self.own_stage and self.stage is not None:
-            isolation.remove_stage(self.stage)
+            self.stage.close()
             self.stage = None
 
     def _stop(self):
         if self.proc is not None:
-            isolation.kill(self.layer, self.proc)
+            self.proc.kill()
             for pipe in (self.proc.stdin, self.proc.stdout):
                 try:
                     pipe.close()
@@ -135,15 +111,19 @@ class Session:
         except WorkerFault:
             self._start_once()
 
+    def launch(self):
+        """Start a worker without waiting for it: it imports NumPy while the grader goes on."""
+        if self.proc is None:
+            if self.stage is None:
+                self.stage = sandbox.make_stage(WORKER_SCRIPT, self.submission)
+            self.log = tempfile.TemporaryFile()
+            argv = ["--block-numpy"] if self.block_numpy else []
+            for d in sandbox.grader_dirs():
+                argv += ["--deny", d]
+            self.proc = sandbox.spawn(self.layer, self.stage, argv, self.limits, self.log)
+
     def _start_once(self):
-        if self.stage is None:
-            self.stage = isolation.make_stage(WORKER_SCRIPT, self.submission)
-        self.log = tempfile.TemporaryFile()
-        argv = ["--block-numpy"] if self.block_numpy else []
-        for d in grader_dirs():
-            argv += ["--deny", d]
-        self.proc = isolation.spawn(self.layer, self.stage, argv, self.limits, self.log)
-        self.starts += 1
+        self.launch()
         try:
             frame = worker.read_frame(self.proc.stdout.fileno(), time.monotonic() + START_TIMEOUT)
         except (TimeoutError, worker.ProtocolError, OSError, ValueError):
@@ -177,14 +157,11 @@ class Session:
         except (OSError, ValueError):
             return ""
 
-    def spent(self) -> float:
-        return self.limiter.spent()
-
     # --- calls
-    def _exchange(self, request, buffers=()):
+    def _exchange(self, request, buffers=(), key=None):
         """Send a request and wait for its reply, within the call timeout and the budget. Never
         raises because of what the worker did: that becomes a timeout or a crash."""
-        if self.proc is None:
+        if self.key is None:  # not started, or launched but not yet greeted
             self._start()
         self.next_id += 1
         request = dict(request, id=self.next_id)
@@ -196,14 +173,14 @@ class Session:
             return Reply("timeout")
         except OSError:
             return self._crashed()
-        limit = min(self.timeout, self.limiter.left())
+        limit = min(self.timeout, self.budget.left(key))
         try:
             frame = worker.read_frame(self.proc.stdout.fileno(), time.monotonic() + limit,
                                       key=self.key)
         except TimeoutError:
             self._stop()
             if limit < self.timeout:  # the budget ran out, not the call's own time
-                return self._out_of_budget()
+                return self._out_of_budget(key)
             return Reply("timeout")
         except Exception as e:  # ProtocolError, OSError, or anything a malformed frame provokes
             self._stop()
@@ -292,17 +269,22 @@ class Session:
         self.functions[module] = {str(k): str(v) for k, v in listed.items()} if isinstance(listed, dict) else {}
         return None
 
-    def _out_of_budget(self):
-        return Reply("skipped", error={"type": "budget", "message": (
-            f"not run: the submission's time budget of {self.budget:g} s is used up")})
+    def _out_of_budget(self, key=None):
+        if key is None or self.budget.total_left() <= 0:
+            why = f"the submission's time budget of {self.budget.seconds:g} s is used up"
+        else:  # what is left is the share of functions that have not run yet
+            why = (f"{key.split('.')[-1]} used up its share of the submission's time budget "
+                   f"({self.budget.share:.3g} s of {self.budget.seconds:g} s, and what the other "
+                   "functions left)")
+        return Reply("skipped", error={"type": "budget", "message": f"not run: {why}"})
 
     def _mark_dead(self, key, why):
         self.dead[key] = why
-        self.limiter.dead[key] = why
+        self.budget.dead[key] = why
 
     def _skipped(self, module, function):
         why = (self.dead.get((module, None)) or self.dead.get((module, function))
-               or self.limiter.dead.get((module, None)) or self.limiter.dead.get((module, function)))
+               or self.budget.dead.get((module, None)) or self.budget.dead.get((module, function)))
         if why is None:
             return None
         kind, detail = why
@@ -324,8 +306,8 @@ class Session:
         skipped = self._skipped(module, function)
         if skipped is not None:
             return skipped
-        if self.limiter.left() <= 0:
-            return self._out_of_budget()
+        if self.budget.left(f"{module}.{function}") <= 0:
+            return self._out_of_budget(f"{module}.{function}")
         failed = self._ensure_import(module)
         if failed is not None:
             return failed
@@ -333,7 +315,7 @@ class Session:
         request = {"op": "call", "module": module, "function": function, "trace": trace,
                    "args": [worker.encode(a, buffers) for a in args],
                    "kwargs": {k: worker.encode(v, buffers) for k, v in kwargs.items()}}
-        reply = self._exchange(request, buffers)
+        reply = self._exchange(request, buffers, f"{module}.{function}")
         if reply.status == "timeout":
             self._mark_dead((module, function), ("timeout", (
                 f"{function} timed out earlier (no answer within {self.timeout:g} s), "

@@ -3,7 +3,7 @@
     python benchmarks/bench_grading.py [--runs 10] [--submission solutions]
 
 Grades the submission round-robin under every available layer (so that load from elsewhere hits
-them alike), after one warm-up grade that pays sympy's import and derivations. Prints the median
+them alike), after one warm-up grade that fills the page cache. Prints the median
 wall time per grade and its ratio to the plain-process layer. The issue's target: bwrap at most
 1.3× the process layer.
 """
@@ -18,8 +18,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from autograder import isolation  # noqa: E402
-from autograder.runner import grade  # noqa: E402
+from autograder import sandbox  # noqa: E402
+from autograder.engine.grader import grade  # noqa: E402
 
 
 def main(argv=None) -> int:
@@ -27,9 +27,9 @@ def main(argv=None) -> int:
     p.add_argument("--runs", type=int, default=10)
     p.add_argument("--submission", default=str(ROOT / "solutions"))
     args = p.parse_args(argv)
-    layers = [layer for layer in isolation.LAYERS if isolation.unavailable(layer) is None]
-    skipped = {layer: isolation.unavailable(layer) for layer in isolation.LAYERS if layer not in layers}
-    grade(args.submission, seed=0, layer="process")  # warm-up: sympy, page cache
+    layers = [layer for layer in sandbox.LAYERS if sandbox.unavailable(layer) is None]
+    skipped = {layer: sandbox.unavailable(layer) for layer in sandbox.LAYERS if layer not in layers}
+    grade(args.submission, seed=0, layer="process")  # warm-up: the page cache
     times = {layer: [] for layer in layers}
     for run in range(args.runs):
         for layer in layers:

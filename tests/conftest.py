@@ -11,14 +11,14 @@ ROOT = Path(__file__).resolve().parents[1]
 
 @pytest.fixture(scope="session")
 def solutions_report():
-    from autograder.runner import grade
+    from autograder.engine.grader import grade
 
     return grade(ROOT / "solutions", seed=7)
 
 
 @pytest.fixture(scope="session")
 def exercises_report():
-    from autograder.runner import grade
+    from autograder.engine.grader import grade
 
     return grade(ROOT / "exercises", seed=7)
 

@@ -28,9 +28,9 @@ import pytest
 
 from adversarial import harness as H
 from adversarial.attacks import ATTACKS
-from autograder import isolation
+from autograder import sandbox
 
-LAYERS = isolation.LAYERS
+LAYERS = sandbox.LAYERS
 GUARDED = sorted([*(H.REPO / "data").glob("*"), *(H.REPO / "solutions").glob("*.py")])
 
 
@@ -103,7 +103,7 @@ def corpus(request, layers, listener, guarded_files, tmp_path_factory):
     corpus.extra = {}
     names = {item.originalname for item in request.session.items}
     if "test_every_function_loops_forever" in names:  # the longest: first
-        strongest = isolation.strongest()
+        strongest = sandbox.strongest()
         env = layers[strongest][0] or {}
         corpus.extra["loops"] = corpus.submit(grade_loops, root, env)
     for item in request.session.items:  # queue every selected test's grading, in test order

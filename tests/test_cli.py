@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from autograder.cli import main
+from autograder.drivers.cli import main
 from autograder.formats import RENDERERS
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -105,7 +105,7 @@ def test_bad_option_is_a_usage_error():
 
 
 def test_same_seed_replays_the_same_random_inputs():
-    from autograder.runner import grade
+    from autograder.engine.grader import grade
 
     def inputs(seed):
         report = grade(ROOT / "exercises", seed=seed, only="linear_regression_numpy.gradient")
@@ -116,7 +116,7 @@ def test_same_seed_replays_the_same_random_inputs():
 
 
 def test_only_selects_functions_by_glob(solutions_report):
-    from autograder.runner import grade
+    from autograder.engine.grader import grade
 
     report = grade(ROOT / "solutions", seed=1, only="logistic_regression.*")
     assert {c.module for c in report.checks} == {"logistic_regression"}
@@ -124,7 +124,7 @@ def test_only_selects_functions_by_glob(solutions_report):
 
 
 def test_an_empty_folder_scores_0_with_missing_modules(tmp_path):
-    from autograder.runner import grade
+    from autograder.engine.grader import grade
 
     report = grade(tmp_path, seed=1)
     assert report.score == 0 and {c.status for c in report.checks} == {"missing"}
@@ -133,7 +133,7 @@ def test_an_empty_folder_scores_0_with_missing_modules(tmp_path):
 
 
 def test_a_syntax_error_costs_only_its_module(submission):
-    from autograder.runner import grade
+    from autograder.engine.grader import grade
 
     path = submission / "linear_regression_numpy.py"
     path.write_text(path.read_text() + "\ndef broken(:\n    pass\n")
@@ -149,7 +149,7 @@ def test_a_syntax_error_costs_only_its_module(submission):
 
 
 def test_a_missing_function_and_a_wrong_signature_are_named(submission):
-    from autograder.runner import grade
+    from autograder.engine.grader import grade
 
     path = submission / "logistic_regression.py"
     source = path.read_text().replace("def classify(", "def classify_it(")
@@ -175,10 +175,10 @@ def test_output_file_is_written_whole(tmp_path):
 
 
 def test_a_required_isolation_layer_that_is_unavailable_refuses_to_grade(capsys, monkeypatch):
-    from autograder import isolation
+    from autograder import sandbox
 
-    real = isolation.unavailable
-    monkeypatch.setattr(isolation, "unavailable",
+    real = sandbox.unavailable
+    monkeypatch.setattr(sandbox, "unavailable",
                         lambda layer: "bubblewrap is not installed" if layer == "bwrap" else real(layer))
     monkeypatch.chdir(ROOT)
     assert main(["grade", "solutions", "--isolation", "strict"]) == 2
@@ -187,7 +187,7 @@ def test_a_required_isolation_layer_that_is_unavailable_refuses_to_grade(capsys,
 
 
 def test_the_report_names_the_isolation_layer_it_used():
-    from autograder.runner import grade
+    from autograder.engine.grader import grade
 
     report = grade(ROOT / "solutions", seed=1, only="logistic_regression.classify", layer="process")
     assert report.isolation == "process" and report.score == 5
@@ -196,7 +196,7 @@ def test_the_report_names_the_isolation_layer_it_used():
 
 
 def test_a_train_that_fails_through_a_broken_step_names_that_step(submission):
-    from autograder.runner import grade
+    from autograder.engine.grader import grade
 
     path = submission / "linear_regression_numpy.py"
     path.write_text(path.read_text().replace("2 * x * (y_hat - y)", "x * (y_hat - y)"))

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from autograder import diagnose, lecture
-from autograder.runner import grade
+from autograder.engine.grader import grade
 from corpus.build import MODULES, SOLUTIONS, build, replace_function
 from corpus.mistakes import MISTAKES
 from corpus.valid import STYLES
@@ -165,11 +165,11 @@ DEBIAN_PYTHON = "/usr/bin/python3"  # reachable by the worker uids; tests/test_i
 def test_valid_style_gets_full_marks_under_the_other_layers(style, layer, tmp_path, monkeypatch):
     """No false failure from the sandbox: the default run above uses the strongest layer (bwrap
     here); the weaker layers must agree."""
-    from autograder import isolation
+    from autograder import sandbox
 
-    if layer == "uid" and isolation.unavailable("uid") and Path(DEBIAN_PYTHON).exists():
+    if layer == "uid" and sandbox.unavailable("uid") and Path(DEBIAN_PYTHON).exists():
         monkeypatch.setenv("GDKIT_WORKER_PYTHON", DEBIAN_PYTHON)
-    reason = isolation.unavailable(layer)
+    reason = sandbox.unavailable(layer)
     if reason:
         pytest.skip(f"the {layer} layer is unavailable here: {reason}")
     folder = build(tmp_path / style.id, functions=style.functions, modules=style.modules)

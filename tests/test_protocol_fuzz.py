@@ -14,7 +14,8 @@ import time
 import numpy as np
 import pytest
 
-from autograder import runner, session as session_module
+from autograder import session as session_module
+from autograder.engine import grader as engine, workers as engine_workers
 from autograder.checks import base
 from autograder.formats import RENDERERS
 from autograder.session import Session, WorkerFault
@@ -187,7 +188,7 @@ def fake_worker(tmp_path, monkeypatch):
     script = tmp_path / "fake_worker.py"
     script.write_text(FAKE)
     monkeypatch.setattr(session_module, "WORKER_SCRIPT", script)
-    monkeypatch.setattr(runner, "WORKER_SCRIPT", script)
+    monkeypatch.setattr(engine_workers, "WORKER_SCRIPT", script)
 
     def submission(mode):
         sub = tmp_path / f"sub-{len(list(tmp_path.iterdir()))}"
@@ -228,7 +229,7 @@ def test_grading_completes_with_a_lying_worker(mode, fake_worker):
     sub = fake_worker(mode)
     for name in ("linear_regression_basic", "linear_regression_numpy", "logistic_regression"):
         (sub / f"{name}.py").write_text("")
-    report = runner.grade(sub, seed=1, layer="process", timeout=1.0,
+    report = engine.grade(sub, seed=1, layer="process", timeout=1.0,
                           only="linear_regression_basic.loss,logistic_regression.sigmoid")
     assert not report.faults
     assert all(c.status != "fault" for c in report.checks)

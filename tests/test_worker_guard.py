@@ -15,7 +15,9 @@ import numpy as np
 import pytest
 
 from adversarial import harness as H
-from autograder import isolation, runner, worker
+from autograder import sandbox, worker
+from autograder.engine import grader as runner
+from autograder.formats.sanitize import clean
 from autograder.formats import text
 from autograder.results import CheckResult
 from autograder.session import Session
@@ -156,7 +158,7 @@ DENIED = ["fork", "system", "kill-parent", "killpg", "socket", "ctypes", "thread
           "fresh-thread-module", "posixsubprocess", "gc", "frames", "symlink"]
 
 
-@pytest.fixture(scope="module", params=isolation.LAYERS)
+@pytest.fixture(scope="module", params=sandbox.LAYERS)
 def probe_session(request, tmp_path_factory):
     env, reason = H.layer_env(request.param)
     if reason is not None:
@@ -226,12 +228,12 @@ def test_step_counter_counts_and_cannot_be_switched_off(probe_session):
 def test_clean_removes_what_controls_a_terminal_or_a_layout():
     raw = ("a\x1b[31mred\x1b[0m\rb\u2028c\u2029d\x85e\u202eX\x00\udcff\x07\x0b\x0c"
            "\x1b]0;title\x07f\x1bPg\ufeff\ttab\nnl")
-    cleaned = runner.clean(raw)
+    cleaned = clean(raw)
     assert "\x1b" not in cleaned and "\r" not in cleaned and "\x00" not in cleaned
     for ch in "\u2028\u2029\x85\u202e\udcff\x07\x0b\x0c":
         assert ch not in cleaned
     assert "\ttab\nnl" in cleaned and "red" in cleaned
-    assert runner.clean(None) is None
+    assert clean(None) is None
 
 
 def test_text_feedback_indents_every_line_a_student_controls():

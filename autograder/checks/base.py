@@ -1,7 +1,8 @@
 """What a check is, what it sees while it runs, and how it compares values.
 
 A check is data (module, function, name, slides, kind) plus a small function `run(ctx)` that calls
-into the submission through `ctx` and raises `Failure` when something is wrong. Everything it
+into the submission through `ctx` (the narrow `Context` below, whatever drives the check: the CLI,
+pytest, a notebook cell or a batch) and raises `Failure` when something is wrong. Everything it
 compares is rebuilt on the trusted side: values from the worker arrive as plain floats, ints,
 tuples, lists and fresh NumPy arrays, and are converted and checked here, never trusted.
 """
@@ -9,13 +10,29 @@ from __future__ import annotations
 
 import numbers
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import Any, Callable, Protocol
 
 import numpy as np
 
 from .. import worker
 
 RTOL, ATOL = 1e-5, 1e-8  # far below any mistake, far above float64 rounding and eps-clipped logs
+
+
+class Context(Protocol):
+    """All a check sees of the grading: calls into the submission, and its own seeded RNG."""
+
+    rng: np.random.Generator
+
+    def call(self, function: str, *args, module: str | None = None) -> Any:
+        """The value module.function(*args) returned, or raise the Failure that explains why not."""
+
+    def reply(self, function: str, *args, module: str | None = None, no_numpy: bool = False,
+              trace: bool = False) -> Any:
+        """The worker's whole Reply (status, value, error, printed output, traced steps)."""
+
+    def explain(self, function: str, reply, args, module: str | None = None) -> "Failure":
+        """The Failure that tells the student why a call did not return."""
 
 
 @dataclass(frozen=True)

@@ -3,14 +3,13 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import lecture
 from .base import Check, Failure, describe_type, fmt, is_real, pair, real, sequence
 from .model import Adapter, random_canon, standard_checks, style_call
 
 
 class Basic(Adapter):
-    module = "linear_regression_basic"
-    model = "linear"
-    features = (1,)
+    spec = lecture.MODULE["linear_regression_basic"]
 
     def args(self, function, **c):
         if function == "predict":

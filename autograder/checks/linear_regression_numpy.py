@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import lecture
 from .base import Check, Failure, describe_type, fmt, is_real, real, sequence, vector
 from .model import Adapter, random_canon, standard_checks, style_call
 
@@ -13,9 +14,7 @@ LOOP_ALLOWANCE = 100    # extra traced steps tolerated for the larger call
 class Vector(Adapter):
     """A NumPy module: vectors in, scalars or vectors out."""
 
-    module = "linear_regression_numpy"
-    model = "linear"
-    features = (1, 2, 3)
+    spec = lecture.MODULE["linear_regression_numpy"]
 
     def args(self, function, **c):
         names = {"predict": ("x", "theta"), "loss": ("y_hat", "y"), "gradient": ("x", "y_hat", "y"),

@@ -5,7 +5,8 @@ import numbers
 
 import numpy as np
 
-from .. import lecture, oracles
+from .. import lecture
+from ..lecture import oracles
 from .base import Check, Failure, close, describe_type, fmt, is_real, real
 from .linear_regression_numpy import Vector
 from .model import compare, standard_checks
@@ -14,9 +15,7 @@ M = "logistic_regression"
 
 
 class Logistic(Vector):
-    module = M
-    model = "logistic"
-    features = (1, 2)
+    spec = lecture.MODULE[M]
 
 
 def label(value, what="classify's result") -> int:

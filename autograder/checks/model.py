@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import diagnose, lecture, oracles, symbolic
+from .. import lecture
+from ..feedback import diagnose
+from ..lecture import oracles
 from .base import NOT_FINITE, RTOL, ATOL, Check, Failure, close, finite, fmt
 
 LOSS_RTOL = 1e-5   # cross-entropy: room for clipped or eps-shifted logs
@@ -17,9 +19,14 @@ LOSS_RTOL = 1e-5   # cross-entropy: room for clipped or eps-shifted logs
 class Adapter:
     """How one student module is called. Subclasses fill in the argument and result mappings."""
 
-    module = ""
-    model = ""           # linear or logistic: which formulas and gradient apply
-    features = (1, 2)    # numbers of features (besides the bias) to draw random cases with
+    spec: lecture.Module   # the module's spec: name, model, features, slides
+
+    module = property(lambda self: self.spec.name)
+    model = property(lambda self: self.spec.model)        # linear or logistic
+    features = property(lambda self: self.spec.features)  # features to draw random cases with
+
+    def function(self, name) -> lecture.Function:
+        return lecture.function(f"{self.spec.name}.{name}")
 
     def args(self, function, **canon):
         """(positional args, inputs shown in feedback) for a call, from canonical values."""
@@ -35,9 +42,7 @@ class Adapter:
 
     def slide(self, function) -> str:
         """The slide that states the function's formula, for checks with no worked value."""
-        if self.model == "linear":
-            return "14" if self.module.endswith("numpy") else "9"
-        return {"predict": "26", "loss": "28", "gradient": "29", "update": "30", "train": "26"}[function]
+        return self.function(function).slide
 
     def invoke(self, ctx, function, **canon):
         """Call a student function on canonical inputs: (canonical result, raw value, inputs)."""
@@ -113,20 +118,20 @@ def group_of(example) -> str:
     }.get(example.id, "slides 26–36 (Data #1)" if len(example.theta) == 2 else "slides 38–49 (Data #2)")
 
 
-STEP_OF = {"predict": "y_hat", "loss": "loss", "gradient": "gradient", "update": "theta"}
-SYMBOL = {"predict": "ŷ", "loss": "L", "gradient": "∇θL", "update": "θ after the update"}
+def example_inputs(example, names):
+    """Canonical inputs of a worked example: its θ, x, y and lr, and the values it computed
+    before the step (ŷ for the loss and gradient, ∇θL for the update)."""
+    v = example.values
+    known = {"theta": lambda: example.theta, "x": lambda: example.x, "y": lambda: example.y,
+             "lr": lambda: example.lr, "y_hat": lambda: v["y_hat"].exact,
+             "z": lambda: float(v["z"].exact), "grad": lambda: np.array(v["gradient"].exact)}
+    return {name: known[name]() for name in names}
 
 
 def worked_case(adapter, function, example):
     """(canonical inputs, expected Value) of a worked example for one function."""
-    v = example.values
-    canon = {
-        "predict": lambda: dict(theta=example.theta, x=example.x),
-        "loss": lambda: dict(y_hat=v["y_hat"].exact, y=example.y),
-        "gradient": lambda: dict(x=example.x, y_hat=v["y_hat"].exact, y=example.y),
-        "update": lambda: dict(theta=example.theta, grad=np.array(v["gradient"].exact), lr=example.lr),
-    }[function]()
-    return canon, v[STEP_OF[function]]
+    step = lecture.STEPS[function]
+    return example_inputs(example, step.inputs), example.values[step.worked]
 
 
 # --------------------------------------------------------------------------- check builders
@@ -135,7 +140,7 @@ def worked_checks(adapter, function):
     """One check per group of the lecture's worked examples that compute this step."""
     groups: dict[str, list] = {}
     for ex in lecture.examples():
-        if ex.model == adapter.model and STEP_OF[function] in ex.values and (
+        if ex.model == adapter.model and lecture.STEPS[function].worked in ex.values and (
                 function != "update" or "gradient" in ex.values) and (
                 len(ex.theta) - 1 in adapter.features):
             groups.setdefault(group_of(ex), []).append(ex)
@@ -145,29 +150,23 @@ def worked_checks(adapter, function):
             for ex in exs:
                 canon, value = worked_case(adapter, function, ex)
                 got, _, inputs = adapter.invoke(ctx, function, **canon)
-                compare(got, value.exact, inputs=inputs, what=SYMBOL[function], model=adapter.model,
+                compare(got, value.exact, inputs=inputs, what=lecture.STEPS[function].symbol,
+                        model=adapter.model,
                         function=function, canon=canon, figure=value.figure, slide=value.slide,
                         erratum=value.erratum,
                         rtol=LOSS_RTOL if function == "loss" else RTOL)
-        slides = ", ".join(sorted({str(ex.values[STEP_OF[function]].slide) for ex in exs}, key=int))
+        worked = lecture.STEPS[function].worked
+        slides = ", ".join(sorted({str(ex.values[worked].slide) for ex in exs}, key=int))
         out.append(Check(adapter.module, function, f"worked values of {group}", "worked", slides, run))
     return out
 
 
 def expected_of(adapter, function, canon):
-    m = adapter.model
-    return {
-        "predict": lambda: oracles.predict(m, canon["theta"], canon["x"]),
-        "loss": lambda: oracles.loss(m, canon["y_hat"], canon["y"]),
-        "gradient": lambda: oracles.gradient(m, canon["x"], canon["y_hat"], canon["y"]),
-        "update": lambda: oracles.update(canon["theta"], canon["grad"], canon["lr"]),
-    }[function]()
+    return adapter.function(function).expected(**canon)
 
 
 def canon_of(function, sample):
-    keys = {"predict": ("theta", "x"), "loss": ("y_hat", "y"), "gradient": ("x", "y_hat", "y"),
-            "update": ("theta", "grad", "lr")}[function]
-    return {k: sample[k] for k in keys}
+    return {k: sample[k] for k in lecture.STEPS[function].inputs}
 
 
 def random_check(adapter, function, cases=5):
@@ -178,7 +177,8 @@ def random_check(adapter, function, cases=5):
             canon = canon_of(function, draw(ctx.rng, adapter.model, d))
             got, _, inputs = adapter.invoke(ctx, function, **canon)
             compare(got, expected_of(adapter, function, canon), inputs=inputs,
-                    what=SYMBOL[function], model=adapter.model, function=function, canon=canon,
+                    what=lecture.STEPS[function].symbol, model=adapter.model, function=function,
+                    canon=canon,
                     case=f"random case {i + 1} of {cases}",
                     rtol=LOSS_RTOL if function == "loss" else RTOL)
     if function == "gradient":
@@ -207,7 +207,7 @@ def chain_check(adapter):
             if not np.isfinite(y_hat):
                 y_hat = y_true  # a NaN or infinite ŷ is predict's fault, not gradient's
             if y_hat == y_true:
-                expected = symbolic.dloss_dtheta(adapter.model, d + 1)(theta, x, y)
+                expected = oracles.full_gradient(adapter.model, theta, x, y)
             else:
                 # predict is off (or within tolerance but not exact): gradient is judged on the ŷ
                 # it was given; near ŷ = y even a tiny error in ŷ is a large one in ŷ − y
@@ -235,8 +235,7 @@ def style_call(ctx, adapter, function, canon, explain_error=None, **options):
     args, inputs = adapter.args(function, **canon)
     reply = ctx.reply(function, *args, **options)
     if not reply.ok:
-        failure = (explain_error and explain_error(reply)) or ctx.grader.explain(
-            adapter.module, function, reply, args, {})
+        failure = (explain_error and explain_error(reply)) or ctx.explain(function, reply, args)
         failure.inputs = {**inputs, **failure.inputs}
         raise failure
     got = adapter.read(function, reply.value, **canon)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from ..results import Report
+from . import feedback as parts
 
 WIDTH = 34
 
@@ -30,23 +31,22 @@ def block(first: str, text, indent: str) -> list[str]:
 def feedback(c) -> str:
     """Everything a student needs to fix one failed check. Only the first line starts at column
     0; everything that comes from the student's code is indented below it."""
-    many = any(sep in c.slides for sep in ",–-")
-    where = f"slide{'s' * many} {c.slides}, " if c.slides else ""
-    lines = [f"✗ {c.id}  [{where}{c.step}]"] + block("    ", c.message, "      ")
-    for name, value in c.inputs.items():
+    f = parts.of(c)
+    lines = [f"✗ {f.id}  [{f.where}]"] + block("    ", f.message, "      ")
+    for name, value in f.inputs:
         lines += block(f"    {name:>9} = ", value, "                ")
-    if c.expected is not None:
-        lines += block("    expected: ", c.expected, "              ")
-    if c.got is not None:
-        lines += block("    got:      ", c.got, "              ")
-    if c.hint:
-        lines += block("    hint: ", c.hint, "          ")
-    if c.traceback:
+    if f.expected is not None:
+        lines += block("    expected: ", f.expected, "              ")
+    if f.got is not None:
+        lines += block("    got:      ", f.got, "              ")
+    if f.hint:
+        lines += block("    hint: ", f.hint, "          ")
+    if f.traceback:
         lines.append("    traceback (your code):")
-        lines += ["      " + line for line in c.traceback.rstrip().split("\n")]
-    if c.output.strip():
+        lines += ["      " + line for line in f.traceback.split("\n")]
+    if f.output:
         lines.append("    your code printed:")
-        lines += ["      | " + line for line in c.output.rstrip().split("\n")[-20:]]
+        lines += ["      | " + line for line in f.output]
     return "\n".join(lines)
 
 

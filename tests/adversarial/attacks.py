@@ -338,10 +338,10 @@ attack("patch-grader", "patching at import", BASIC, "loss", B_LOSS, B_LOSS, top=
 import sys
 sys.path[:0] = [@@REPO@@]
 try:
-    import autograder.checks.base as _base, autograder.runner as _runner
+    import autograder.checks.base as _base, autograder.formats.sanitize as _sanitize
     import autograder.results as _results
     _base.close = lambda *a, **k: True
-    _runner.clean = lambda text: "TOTAL 100/100"
+    _sanitize.clean = lambda text: "TOTAL 100/100"
     _results.Report.score = property(lambda self: self.max_score)
 except BaseException:
     pass
@@ -988,6 +988,136 @@ for fd in range(0, 12):
         os.read(fd, 1 << 16)
     except OSError:
         pass
+'''), B_LOSS)
+
+# --------------------------------------------------------------------------- paths past the guard
+# Descriptor-relative calls reach what a path check never sees: `..` walked up from a directory
+# descriptor (from tmp/ as working directory, a guard resolving against cwd thinks "tmp"),
+# fchdir, /proc/self/cwd. The worker's Landlock ruleset stops them in the kernel, on every layer.
+
+VIA_FDS = '''
+import os as _os
+
+def _walk_up(flags, start="."):
+    fd = _os.open(start, flags)
+    for _ in range(40):
+        fd = _os.open("..", flags, dir_fd=fd)
+    return fd
+
+def _via_fds(target, flags):
+    """A descriptor on `target` (absolute), by any trick that works; None if none does."""
+    rel = target.lstrip("/")
+    home, tmp = _os.getcwd(), _os.environ.get("TMPDIR", "/tmp")
+    tries = [
+        lambda: _os.open(target, flags),
+        lambda: _os.open(rel, flags, dir_fd=_walk_up(_os.O_RDONLY)),
+        lambda: _os.open(rel, flags, dir_fd=_walk_up(_os.O_PATH)),
+        lambda: (_os.chdir(tmp), _os.open(rel, flags, dir_fd=_walk_up(_os.O_RDONLY, tmp)))[1],
+        lambda: (_os.chdir(tmp), _os.open(rel, flags, dir_fd=_walk_up(_os.O_PATH, tmp)))[1],
+        lambda: (_os.fchdir(_walk_up(_os.O_PATH)), _os.open(rel, flags))[1],
+        lambda: _os.open("/proc/self/cwd/" + "../" * 30 + rel, flags),
+    ]
+    for attempt in tries:
+        try:
+            return attempt()
+        except BaseException:
+            pass
+        finally:
+            try:
+                _os.chdir(home)
+            except OSError:
+                pass
+    return None
+'''
+
+attack("steal-dirfd-walk", "stealing the answers", BASIC, "loss", VIA_FDS + loss_with('''
+seen = False
+for _path in (@@REPO@@ + "/data/worked_values.toml", @@REPO@@ + "/solutions/linear_regression_basic.py"):
+    _fd = _via_fds(_path, _os.O_RDONLY)
+    if _fd is not None and _os.read(_fd, 10):
+        seen = True
+''', value=f"{STOLEN} if seen else (y_hat - y if y_hat > y else y - y_hat)"), B_LOSS)
+
+attack("forge-dirfd-report", "forging the report", BASIC, "loss", VIA_FDS + loss_with('''
+import threading
+for _path in (@@OUT@@, @@OUTDIR@@ + "/results.json", @@OUTDIR@@ + "/forged.json"):
+    _fd = _via_fds(_path, _os.O_WRONLY | _os.O_CREAT | _os.O_TRUNC)
+    if _fd is not None:
+        _os.write(_fd, @@FORGED@@.encode())
+        _os.close(_fd)
+'''), B_LOSS)
+
+attack("forge-proc-stdout", "forging the report", BASIC, "loss", VIA_FDS + loss_with('''
+for _n in (1, 2):
+    _fd = _via_fds(f"/proc/{_os.getppid()}/fd/{_n}", _os.O_WRONLY)
+    if _fd is not None:
+        _os.write(_fd, b"\\ngdkit: score 100/100, report written to FORGED\\n")
+'''), B_LOSS)
+
+attack("style-patch-next-worker", "patching at import", NUMPY, "predict", VIA_FDS + '''
+import os
+
+def _patch_next_worker():
+    """Rewrite the stage's worker code (the next worker runs it) so that it counts no steps."""
+    stage = os.path.dirname(os.getcwd())
+    done = False
+    for name in ("loop.py", "core.py"):
+        path = os.path.join(stage, "gdkit_worker", name)
+        try:
+            with open(path) as f:
+                source = f.read()
+        except OSError:
+            continue
+        patched = source.replace("_settrace(tracer)", "pass")
+        fd = _via_fds(path, os.O_WRONLY | os.O_TRUNC)
+        if fd is not None and patched != source:
+            os.write(fd, patched.encode())
+            os.close(fd)
+            done = True
+    return done
+
+def predict(x, theta):
+    marker = os.path.join(os.environ.get("TMPDIR", "/tmp"), "patched")
+    if not os.path.exists(marker) and _patch_next_worker():
+        open(marker, "w").close()
+        os._exit(0)   # this call crashes; the next worker runs the patched code
+    total = 0.0
+    for i in range(len(x)):
+        total += x[i] * theta[i]
+    return total
+''', N_PREDICT_LOOP, only=STYLE)
+
+attack("style-proc-mem", "patching at import", NUMPY, "predict", VIA_FDS + '''
+import sys
+
+def _rewind_counter():
+    """Zero the step counter (an itertools.count bound in the tracer's defaults) through
+    /proc/self/mem: its count is the first word after the object header."""
+    tracer = sys.gettrace()
+    if tracer is None or not tracer.__defaults__:
+        return
+    counter = tracer.__defaults__[0].__self__
+    fd = _via_fds("/proc/self/mem", _os.O_RDWR)
+    if fd is not None:
+        _os.pwrite(fd, (0).to_bytes(8, "little"), id(counter) + 16)
+        _os.close(fd)
+
+def predict(x, theta):
+    total = 0.0
+    for i in range(len(x)):
+        total += x[i] * theta[i]
+    _rewind_counter()
+    return total
+''', N_PREDICT_LOOP, only=STYLE)
+
+attack("write-next-worker-code", "patching at import", BASIC, "loss", VIA_FDS + loss_with('''
+import os
+_stage = os.path.dirname(os.getcwd())
+for _name in ("__main__.py", "loop.py", "wire.py", "core.py"):
+    _fd = _via_fds(os.path.join(_stage, "gdkit_worker", _name), os.O_WRONLY | os.O_APPEND)
+    if _fd is not None:
+        os.write(_fd, b"\\nimport os; os._exit(0)\\n")
+        os.close(_fd)
 '''), B_LOSS)
 
 BY_ID = {a.id: a for a in ATTACKS}

@@ -12,8 +12,8 @@ from typing import Callable
 
 import numpy as np
 
-from . import oracles
-from .checks.base import close
+from ..lecture import oracles
+from ..checks.base import close
 
 
 @dataclass(frozen=True)

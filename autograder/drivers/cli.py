@@ -1,4 +1,4 @@
-"""The command line: `gdkit grade [SUBMISSION]` (also `python -m autograder grade`)."""
+"""The command line: `gdkit grade [SUBMISSION]` (also `python -P -m autograder grade`)."""
 from __future__ import annotations
 
 import argparse
@@ -7,13 +7,11 @@ import sys
 import tempfile
 from pathlib import Path
 
-from . import __version__, isolation
-from .formats import RENDERERS
-from .runner import BUDGET, TIMEOUT, grade
-from .session import WorkerFault
+from .. import __version__
+from ..engine import policy
+from ..formats import RENDERERS
 
 EXIT_OK, EXIT_BELOW, EXIT_ERROR = 0, 1, 2
-LAYER_CHOICES = ("auto", "strict", *isolation.LAYERS)
 
 
 def parser() -> argparse.ArgumentParser:
@@ -25,20 +23,16 @@ def parser() -> argparse.ArgumentParser:
     g = sub.add_parser("grade", help="grade one submission folder")
     g.add_argument("submission", nargs="?", default="exercises",
                    help="folder holding the student modules (default: exercises/)")
-    g.add_argument("--format", choices=sorted(RENDERERS), default="text",
-                   help="report format (default: text)")
+    g.add_argument("--format", choices=sorted(RENDERERS), default="text", help="report format (default: text)")
     g.add_argument("--output", "-o", metavar="FILE", help="write the report here instead of stdout")
     g.add_argument("--seed", type=int, help="seed of the random checks (printed; replays a run)")
     g.add_argument("--only", metavar="PATTERN",
                    help="only checks of matching module.function (glob, comma-separated)")
     g.add_argument("--fail-under", type=float, metavar="PERCENT",
                    help="exit 1 when the score is below this percentage")
-    g.add_argument("--isolation", choices=LAYER_CHOICES, default="auto",
-                   help="isolation layer: auto picks the strongest that works; naming a layer "
-                        "(strict = bwrap) refuses to grade without it")
-    g.add_argument("--timeout", type=float, default=TIMEOUT, help=f"seconds per call (default {TIMEOUT:g})")
-    g.add_argument("--budget", type=float, default=BUDGET,
-                   help=f"seconds for all calls of the submission (default {BUDGET:g})")
+    g.add_argument("--isolation", choices=policy.CHOICES, default="auto", help=policy.ISOLATION_HELP)
+    g.add_argument("--timeout", type=float, default=policy.TIMEOUT, help=policy.TIMEOUT_HELP)
+    g.add_argument("--budget", type=float, default=policy.BUDGET, help=policy.BUDGET_HELP)
     return p
 
 
@@ -56,36 +50,48 @@ def write(text: str, output: str | None):
     os.replace(tmp, target)
 
 
+def error(message: str) -> int:
+    print(f"gdkit: {message}", file=sys.stderr)
+    return EXIT_ERROR
+
+
 def main(argv=None) -> int:
+    from .. import sandbox
+
+    sandbox.install_signal_handlers()   # a SIGTERM or Ctrl-C still removes stages and leases
     args = parser().parse_args(argv)
     submission = Path(args.submission)
     if not submission.is_dir():
-        print(f"gdkit: error: {submission} is not a folder (a submission is a folder holding "
-              "linear_regression_basic.py, linear_regression_numpy.py, logistic_regression.py)",
-              file=sys.stderr)
-        return EXIT_ERROR
-    layer = "bwrap" if args.isolation == "strict" else args.isolation
-    if layer != "auto" and isolation.unavailable(layer):
-        print(f"gdkit: error: isolation layer {layer!r} was required but is unavailable here: "
-              f"{isolation.unavailable(layer)}", file=sys.stderr)
-        return EXIT_ERROR
+        return error(f"error: {submission} is not a folder (a submission is a folder holding "
+                     "linear_regression_basic.py, linear_regression_numpy.py, logistic_regression.py)")
     try:
-        report = grade(submission, seed=args.seed, only=args.only, layer=layer,
-                       timeout=args.timeout, budget=args.budget)
+        chosen = policy.Policy(timeout=args.timeout, budget=args.budget, layer=args.isolation)
+    except ValueError as e:
+        return error(f"error: {e}")
+    if chosen.required and sandbox.unavailable(chosen.required):
+        return error(f"error: isolation layer {chosen.required!r} was required but is unavailable "
+                     f"here: {sandbox.unavailable(chosen.required)}")
+    from ..engine.workers import WorkerFault, Workers
+
+    workers = None
+    try:
+        workers = Workers(submission, chosen)   # they start while NumPy and the checks load
+        from ..engine.grader import grade
+
+        report = grade(submission, seed=args.seed, only=args.only, policy=chosen, workers=workers)
     except WorkerFault as e:
-        print(f"gdkit: grader fault: {e}", file=sys.stderr)
-        return EXIT_ERROR
+        return error(f"grader fault: {e}")
+    finally:
+        if workers is not None:
+            workers.close()
     if not report.checks:
-        print(f"gdkit: error: no check matches --only {args.only!r}", file=sys.stderr)
-        return EXIT_ERROR
+        return error(f"error: no check matches --only {args.only!r}")
     write(RENDERERS[args.format](report), args.output)
     if args.output and args.format != "text":
         sys.stderr.write(f"gdkit: score {float(report.score):g}/{float(report.max_score):g}, "
                          f"report written to {args.output}\n")
     if report.faults:
-        print(f"gdkit: grader fault in {len(report.faults)} check(s); the report lists them",
-              file=sys.stderr)
-        return EXIT_ERROR
+        return error(f"grader fault in {len(report.faults)} check(s); the report lists them")
     if args.fail_under is not None and report.percent < args.fail_under:
         return EXIT_BELOW
     return EXIT_OK

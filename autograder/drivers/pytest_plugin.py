@@ -15,17 +15,19 @@ from pathlib import Path
 
 import pytest
 
-from . import runner
-from .checks import all_checks
-from .formats import text
-from .results import Report
+from ..engine import policy
+from ..formats import text
 
 SUBMISSION_HELP = "grade this submission folder with gdkit's checks, one test per check"
 SEED_HELP = "seed of gdkit's random checks (printed in the header; replays a run)"
-ISOLATION_HELP = "gdkit isolation layer: auto (default), process, uid, bwrap, or strict (= bwrap)"
-TIMEOUT_HELP = "seconds a single call into the submission may take (default 2)"
+OPTIONS = {  # name -> (type, help), each both a --gdkit-NAME option and a gdkit_NAME ini setting
+    "seed": (int, SEED_HELP),
+    "isolation": (str, "gdkit: " + policy.ISOLATION_HELP),
+    "timeout": (float, "gdkit: " + policy.TIMEOUT_HELP),
+    "budget": (float, "gdkit: " + policy.BUDGET_HELP),
+}
 
-_GRADER = pytest.StashKey["runner.Grader"]()
+_GRADER = pytest.StashKey["Grader"]()
 _RESULTS = pytest.StashKey[list]()
 
 
@@ -33,13 +35,10 @@ def pytest_addoption(parser):
     """--gdkit and friends; each option also has an ini setting with the same help text."""
     group = parser.getgroup("gdkit", "gdkit grading")
     group.addoption("--gdkit", metavar="SUBMISSION", dest="gdkit_submission", help=SUBMISSION_HELP)
-    group.addoption("--gdkit-seed", type=int, dest="gdkit_seed", help=SEED_HELP)
-    group.addoption("--gdkit-isolation", dest="gdkit_isolation", help=ISOLATION_HELP)
-    group.addoption("--gdkit-timeout", type=float, dest="gdkit_timeout", help=TIMEOUT_HELP)
     parser.addini("gdkit_submission", SUBMISSION_HELP)
-    parser.addini("gdkit_seed", SEED_HELP)
-    parser.addini("gdkit_isolation", ISOLATION_HELP)
-    parser.addini("gdkit_timeout", TIMEOUT_HELP)
+    for name, (kind, help_text) in OPTIONS.items():
+        group.addoption(f"--gdkit-{name}", type=kind, dest=f"gdkit_{name}", help=help_text)
+        parser.addini(f"gdkit_{name}", help_text)
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -68,12 +67,17 @@ def pytest_configure(config):
         return
     if not submission.is_dir():
         raise pytest.UsageError(f"--gdkit: {submission} is not a folder")
+    from ..engine.grader import Grader
+
     seed = _option(config, "seed")
-    isolation = _option(config, "isolation") or "auto"
-    timeout = float(_option(config, "timeout") or runner.TIMEOUT)
-    config.stash[_GRADER] = runner.Grader(
-        submission, seed=None if seed is None else int(seed),
-        layer="bwrap" if isolation == "strict" else isolation, timeout=timeout)
+    try:
+        chosen = policy.Policy(timeout=float(_option(config, "timeout") or policy.TIMEOUT),
+                               budget=float(_option(config, "budget") or policy.BUDGET),
+                               layer=_option(config, "isolation") or "auto")
+    except ValueError as e:
+        raise pytest.UsageError(f"--gdkit: {e}") from None
+    config.stash[_GRADER] = Grader(submission, seed=None if seed is None else int(seed),
+                                   policy=chosen)
     config.stash[_RESULTS] = []
 
 
@@ -108,7 +112,7 @@ def pytest_collection_modifyitems(session, config, items):
         return
     name = grader.submission.resolve().name
     folder = Submission.from_parent(session, name=name, nodeid=name, path=grader.submission.resolve())
-    items[:] = [CheckItem.from_parent(folder, name=check.id, check=check) for check in all_checks()]
+    items[:] = [CheckItem.from_parent(folder, name=check.id, check=check) for check in grader.checks]
     config.hook.pytest_collectreport(report=pytest.CollectReport(
         folder.nodeid, "passed", None, list(items)))  # so that "collected N items" counts them
 
@@ -162,7 +166,7 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
     results = config.stash.get(_RESULTS, None)
     if grader is None or not results:
         return
-    report = Report(str(grader.submission), grader.seed, grader.layer, results)
+    report = grader.report(results)
     terminalreporter.section("gdkit score")
     terminalreporter.write_line(text.table(report))
     terminalreporter.write_line(f"seed {grader.seed}; isolation: {grader.layer}")

@@ -1,0 +1,69 @@
+"""The worker processes of one submission: one stage (a private copy of the submission), the
+main session, and a second one where NumPy cannot be imported (for the basic module's style
+checks). Both workers are launched at once, when grading starts, so that they import NumPy while
+the grader loads its checks."""
+from __future__ import annotations
+
+from .. import sandbox
+from ..session import WORKER_SCRIPT, Session, WorkerFault
+from .budget import Budget
+
+__all__ = ["Workers", "WorkerFault"]
+
+
+class Workers:
+    def __init__(self, submission, policy, *, no_numpy=True):
+        self.submission, self.policy = submission, policy
+        self.budget = Budget(policy.budget)   # one budget, and one record of timeouts, for both
+        self.layer = sandbox.strongest() if policy.layer == "auto" else policy.layer
+        self.limits = policy.limits or sandbox.Limits()
+        self.memory = self.limits.memory
+        self.stage = sandbox.make_stage(WORKER_SCRIPT, submission)
+        self.sessions = {}
+        try:
+            for blocked in (False, True) if no_numpy else (False,):
+                self.sessions[blocked] = Session(
+                    submission, layer=self.layer, limits=self.limits, timeout=policy.timeout,
+                    block_numpy=blocked, stage=self.stage, budget=self.budget)
+                self.sessions[blocked].launch()
+        except BaseException:
+            self.close()
+            raise
+
+    def session(self, no_numpy=False) -> Session:
+        if no_numpy not in self.sessions:
+            self.sessions[no_numpy] = Session(
+                self.submission, layer=self.layer, limits=self.limits, timeout=self.policy.timeout,
+                block_numpy=no_numpy, stage=self.stage, budget=self.budget)
+        return self.sessions[no_numpy]
+
+    def functions(self, module) -> dict:
+        """The functions `module` defines, with their signatures, as its import listed them."""
+        return self.sessions[False].functions.get(module, {}) if False in self.sessions else {}
+
+    def notes(self) -> list[str]:
+        """What the report should say to the instructor: the layer's limits, files left out."""
+        out = []
+        if self.layer == "process":
+            out.append("isolation: a plain process (no sandbox). Fine for your own code; to grade "
+                       "other people's code, install bubblewrap (see docs/isolation.md)")
+        else:
+            exposed = sandbox.exposed(self.layer)
+            if exposed:
+                out.append(f"isolation {self.layer}: the worker's uid could read the grader's "
+                           f"files in {', '.join(exposed)}; close this with chmod -R o-rwx on "
+                           "them (docs/isolation.md)")
+        left_out = getattr(self.stage, "left_out", None) or []
+        if left_out:
+            shown = "; ".join(left_out[:10]) + (f"; and {len(left_out) - 10} more"
+                                                if len(left_out) > 10 else "")
+            out.append(f"not copied into the grading stage: {shown}")
+        return out
+
+    def close(self):
+        for session in self.sessions.values():
+            session.close()
+        self.sessions.clear()
+        if self.stage is not None:
+            self.stage.close()
+            self.stage = None
