@@ -26,8 +26,11 @@ from pathlib import Path
 import pytest
 
 from adversarial import harness as H
-from autograder import session as session_module
-from autograder.session import Session
+try:
+    from autograder.engine import session as session_module
+except ImportError:  # before the session moved into the engine package
+    from autograder import session as session_module
+Session = session_module.Session
 
 try:
     from autograder import sandbox as isolation
