@@ -985,7 +985,7 @@ def test_grader_dirs_is_the_one_list(tmp_path):
         if (REPO / name).is_dir():
             assert str(REPO / name) in dirs, name
     assert set(dirs) <= set(exposure.candidates())
-    from autograder import session
+    from autograder.engine import session
 
     (tmp_path / "sub").mkdir()
     with session.Session(tmp_path / "sub", layer="process") as s:

@@ -14,11 +14,11 @@ import time
 import numpy as np
 import pytest
 
-from autograder import session as session_module
+from autograder.engine import session as session_module
 from autograder.engine import grader as engine, workers as engine_workers
 from autograder.checks import base
 from autograder.formats import RENDERERS
-from autograder.session import Session, WorkerFault
+from autograder.engine.session import Session, WorkerFault
 
 FAKE = r'''
 import hashlib, hmac, json, os, signal, struct, sys, time

@@ -20,7 +20,7 @@ from autograder.engine import grader as runner
 from autograder.formats.sanitize import clean
 from autograder.formats import text
 from autograder.results import CheckResult
-from autograder.session import Session
+from autograder.engine.session import Session
 
 from autograder.worker import guard as wguard, loop as wloop, wire as wwire
 

@@ -3,7 +3,8 @@
 Every function is sure of an equal share of the budget: a function's calls may use what is left,
 less the shares of the functions that have not made a call yet. So a submission whose every call
 is slow still gets each function tried, and is graded within the budget; a function that answers
-quickly leaves its share to the others.
+quickly leaves its share to the others. A call that would not finish in what is left (its
+function's last call took longer) is not started, so that time goes to the others too.
 """
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ class Budget:
         self.waiting: set = set()  # 'module.function' keys that have made no call yet
         self.share = seconds
         self.dead: dict = {}  # (module, function) or (module, None) -> (kind, message): timeouts
+        self.pace: dict = {}  # 'module.function' -> seconds its last answered call took
 
     def expect(self, functions) -> None:
         """The functions to be graded: each is sure of an equal share."""

@@ -1,11 +1,11 @@
 """The worker processes of one submission: one stage (a private copy of the submission), the
 main session, and a second one where NumPy cannot be imported (for the basic module's style
-checks). Both workers are launched at once, when grading starts, so that they import NumPy while
-the grader loads its checks."""
+checks). Both are launched at once, when grading starts, so that they import NumPy while the
+grader loads its checks; the second only where its checks may run (no_numpy), else on first use."""
 from __future__ import annotations
 
 from .. import sandbox
-from ..session import WORKER_SCRIPT, Session, WorkerFault
+from .session import WORKER_SCRIPT, Session, WorkerFault
 from .budget import Budget
 
 __all__ = ["Workers", "WorkerFault"]

@@ -1,7 +1,7 @@
 """The trusted end of the worker: one submission's calls, with timeouts, restarts and budgets.
 
-A Session owns a stage (a private copy of the submission beside worker.py) and at most one live
-worker. `call` sends one call and returns a Reply: the value rebuilt on this side, or what went
+A Session uses a stage (a private copy of the submission beside the worker package; made here
+unless the caller shares one) and has at most one live worker. `call` sends one call and returns a Reply: the value rebuilt on this side, or what went
 wrong (an exception in the student's code, a timeout, a crash). A hang or a crash costs only the
 call it happened in; the worker is restarted for the next one. After a function times out, its
 further calls fail at once, and so do all calls once the submission's time budget is spent.
@@ -18,37 +18,19 @@ from __future__ import annotations
 
 import os
 import secrets
-import shutil
 import tempfile
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
-from . import sandbox, worker
-from .engine.budget import Budget
-from .engine.policy import BUDGET, TIMEOUT
+from .. import sandbox, worker
+from . import quota, replies
+from .budget import Budget
+from .policy import BUDGET, TIMEOUT
+from .replies import Reply
 
 WORKER_SCRIPT = worker.SOURCE_DIR
 START_TIMEOUT = 20.0  # seconds for a worker to start and import NumPy
 WRITE_TIMEOUT = 5.0   # seconds for a worker to take in a request
-TMP_LIMIT = 64 << 20  # bytes of files a submission may leave in the stage's tmp/
-
-
-@dataclass
-class Reply:
-    """What came back from one call. `status` is ok, error, timeout, crash or skipped."""
-
-    status: str
-    value: Any = None
-    error: dict = field(default_factory=dict)  # type, message, traceback (student frames only)
-    stdout: str = ""
-    elapsed: float = 0.0
-    events: int | None = None
-
-    @property
-    def ok(self) -> bool:
-        return self.status == "ok"
 
 
 class Session:
@@ -193,7 +175,7 @@ class Session:
             return Reply("crash", error={"type": "ProtocolError",
                                          "message": "the worker answered out of turn"})
         try:
-            reply = self._reply(header, data)
+            reply = replies.from_frame(header, data)
         except Exception as e:  # a reply that passed the MAC yet makes no sense
             self._stop()
             return Reply("crash", error={"type": "ProtocolError",
@@ -201,17 +183,16 @@ class Session:
         return self._check_tmp(reply)
 
     def _check_tmp(self, reply):
-        """A submission may leave files in the stage's tmp/, up to TMP_LIMIT bytes in all."""
+        """A submission may leave files in the stage's tmp/, up to quota.TMP_LIMIT bytes in all."""
         if self.stage is None:
             return reply
-        used = _usage(Path(self.stage) / "tmp", TMP_LIMIT)
-        if used <= TMP_LIMIT:
+        if quota.usage(Path(self.stage) / "tmp", quota.TMP_LIMIT) <= quota.TMP_LIMIT:
             return reply
         self._stop()
-        _empty(Path(self.stage) / "tmp")
+        self.stage.empty_tmp()
         return Reply("crash", error={"type": "DiskLimit", "message": (
-            f"the process wrote more than {TMP_LIMIT >> 20} MB of files, so it was stopped and "
-            "its files were deleted")}, stdout=reply.stdout)
+            f"the process wrote more than {quota.TMP_LIMIT >> 20} MB of files, so it was stopped "
+            "and its files were deleted")}, stdout=reply.stdout)
 
     def _crashed(self):
         code = self.proc.poll() if self.proc else None
@@ -226,26 +207,6 @@ class Session:
                else f"exited with code {code}" if code is not None else "stopped answering")
         return Reply("crash", error={"type": "WorkerCrash", "message": f"the process {how}",
                                      "log": tail})
-
-    def _reply(self, header, data):
-        stdout = header.get("stdout") if isinstance(header.get("stdout"), str) else ""
-        elapsed = header.get("elapsed")
-        elapsed = float(elapsed) if type(elapsed) in (int, float) else 0.0
-        events = header.get("events") if type(header.get("events")) is int else None
-        error = header.get("error")
-        if header.get("ok") is True and "value" in header:
-            try:
-                value = worker.decode(header["value"], data)
-            except worker.ProtocolError as e:
-                return Reply("error", error={"type": "ProtocolError", "message": str(e)},
-                             stdout=stdout)
-            return Reply("ok", value=value, stdout=stdout, elapsed=elapsed, events=events)
-        if header.get("ok") is True:
-            return Reply("ok", value=header, stdout=stdout, elapsed=elapsed)
-        if not isinstance(error, dict):
-            error = {"type": "ProtocolError", "message": "malformed reply"}
-        error = {str(k)[:100]: str(v)[:8000] for k, v in list(error.items())[:20]}
-        return Reply("error", error=error, stdout=stdout, elapsed=elapsed)
 
     def _ensure_import(self, module):
         """Import `module` in the live worker first, so that a hang at import is told apart."""
@@ -306,8 +267,10 @@ class Session:
         skipped = self._skipped(module, function)
         if skipped is not None:
             return skipped
-        if self.budget.left(f"{module}.{function}") <= 0:
-            return self._out_of_budget(f"{module}.{function}")
+        key = f"{module}.{function}"
+        left = self.budget.left(key)
+        if left <= 0 or self.budget.pace.get(key, 0.0) > left:  # it would not finish: leave the
+            return self._out_of_budget(key)                     # time to the other functions
         failed = self._ensure_import(module)
         if failed is not None:
             return failed
@@ -315,7 +278,10 @@ class Session:
         request = {"op": "call", "module": module, "function": function, "trace": trace,
                    "args": [worker.encode(a, buffers) for a in args],
                    "kwargs": {k: worker.encode(v, buffers) for k, v in kwargs.items()}}
-        reply = self._exchange(request, buffers, f"{module}.{function}")
+        started = time.monotonic()
+        reply = self._exchange(request, buffers, key)
+        if reply.status in ("ok", "error"):
+            self.budget.pace[key] = time.monotonic() - started
         if reply.status == "timeout":
             self._mark_dead((module, function), ("timeout", (
                 f"{function} timed out earlier (no answer within {self.timeout:g} s), "
@@ -328,42 +294,6 @@ class Session:
                 self.dead[(module, function)] = ("crash", (
                     f"{function} ended the worker process twice, so its remaining checks were not run"))
         return reply
-
-
-def _usage(folder: Path, limit: int) -> int:
-    """Bytes of the files under `folder` (stops counting once past `limit`); entries count too."""
-    total, todo = 0, [str(folder)]
-    while todo and total <= limit:
-        try:
-            with os.scandir(todo.pop()) as entries:
-                for entry in entries:
-                    total += 4096
-                    try:
-                        if entry.is_dir(follow_symlinks=False):
-                            todo.append(entry.path)
-                        else:
-                            total += entry.stat(follow_symlinks=False).st_blocks * 512
-                    except OSError:
-                        pass
-        except OSError:
-            pass
-    return total
-
-
-def _empty(folder: Path) -> None:
-    try:
-        names = os.listdir(folder)
-    except OSError:
-        return
-    for name in names:
-        path = folder / name
-        try:
-            if path.is_dir() and not path.is_symlink():
-                shutil.rmtree(path, ignore_errors=True)
-            else:
-                path.unlink()
-        except OSError:
-            pass
 
 
 class WorkerFault(RuntimeError):
