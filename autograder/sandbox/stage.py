@@ -66,6 +66,11 @@ class Stage:
     def __exit__(self, *exc) -> None:
         self.close()
 
+    def empty_tmp(self) -> bool:
+        """Remove everything in <stage>/tmp (a worker's files), without recursion and following no
+        link; never raises. True when it is empty."""
+        return tree.empty_tree(self.path / "tmp")
+
     def close(self) -> None:
         """Kill this process's workers on the stage, remove the folder (whatever a worker left in
         tmp/ included), then release the group: no process may keep the group once it can be
