@@ -45,7 +45,8 @@ def select(checks, only=None):
 
 def max_points(checks) -> dict[str, Fraction]:
     """Each check's share of its function's points: style checks carry the style points, the
-    others split the rest equally."""
+    others split the rest. Shares are whole cents, so that every format's per-check points add up
+    exactly to the rubric (the first checks of a group carry the cents left over)."""
     rubric = lecture.rubric()
     by_key: dict[str, list] = {}
     for c in checks:
@@ -55,12 +56,18 @@ def max_points(checks) -> dict[str, Fraction]:
         points = rubric[key]
         plain = [c for c in group if not c.style]
         styled = [c for c in group if c.style]
-        for c in styled:
-            out[c.id] = points.style / len(styled)
-        rest = points.points - (points.style if styled else 0)
-        for c in plain:
-            out[c.id] = rest / len(plain)
+        out.update(split(points.style, styled))
+        out.update(split(points.points - (points.style if styled else 0), plain))
     return out
+
+
+def split(total: Fraction, checks) -> dict[str, Fraction]:
+    """`total` points over `checks` in whole cents, as equal as cents allow."""
+    if not checks:
+        return {}
+    cents = int(total * 100)
+    each, extra = divmod(cents, len(checks))
+    return {c.id: Fraction(each + (i < extra), 100) for i, c in enumerate(checks)}
 
 
 class Context:

@@ -1,5 +1,6 @@
 """Output formats, one module each, all rendered from the same Report."""
-from . import gradescope, json, junit, text
+from . import classroom, gradescope, json, junit, prairielearn, text
 
 RENDERERS = {"text": text.render, "json": json.render, "gradescope": gradescope.render,
-             "junit": junit.render}
+             "junit": junit.render, "classroom": classroom.render,
+             "prairielearn": prairielearn.render}
