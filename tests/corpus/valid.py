@@ -548,4 +548,54 @@ STYLES = [
                 return theta, losses
             """,
     }),
+    Style("checkpoints-in-tmp", "train saves theta after every epoch with np.save in a "
+          "tempfile.mkdtemp() folder (os.makedirs, np.load, shutil.rmtree): honest file work in "
+          "the worker's tmp/", {
+        (NUMPY, "train"): """
+            import os, shutil, tempfile
+
+            def train(X, y, theta, lr, epochs):
+                folder = tempfile.mkdtemp(prefix="checkpoints-")
+                try:
+                    os.makedirs(os.path.join(folder, "epochs"), exist_ok=True)
+                    losses = []
+                    for epoch in range(epochs):
+                        for x_i, y_i in zip(X, y):
+                            y_hat = predict(x_i, theta)
+                            losses.append(loss(y_hat, y_i))
+                            theta = update(theta, gradient(x_i, y_hat, y_i), lr)
+                        path = os.path.join(folder, "epochs", f"{epoch}.npy")
+                        np.save(path, theta)
+                        theta = np.load(path)
+                    return theta, losses
+                finally:
+                    shutil.rmtree(folder)
+            """,
+    }),
+    Style("log-in-tmp", "train writes a log of its losses to a NamedTemporaryFile and a "
+          "TemporaryDirectory, renames and removes it, in plain Python", {
+        (BASIC, "train"): """
+            import os, tempfile
+
+            def train(xs, ys, w, b, lr, epochs):
+                losses = []
+                with tempfile.TemporaryDirectory() as folder, \\
+                        tempfile.NamedTemporaryFile("w+", suffix=".log") as log:
+                    for _ in range(epochs):
+                        for x, y in zip(xs, ys):
+                            y_hat = predict(x, w, b)
+                            losses.append(loss(y_hat, y))
+                            log.write(f"{losses[-1]!r}\\n")
+                            dw, db = gradient(x, y_hat, y)
+                            w, b = update(w, b, dw, db, lr)
+                    log.flush()
+                    log.seek(0)
+                    kept = os.path.join(folder, "losses.log")
+                    with open(kept, "w") as f:
+                        f.write(log.read())
+                    os.rename(kept, kept + ".old")
+                    os.remove(kept + ".old")
+                return w, b, losses
+            """,
+    }),
 ]
