@@ -166,21 +166,18 @@ def make_guard(*, read_roots, write_roots, deny, block_numpy, counts, trusted, e
     import _thread
 
     real, check, is_dir, within = make_paths(read_roots, write_roots, deny)
-    _get_ident, _getpid = _thread.get_ident, os.getpid
-    _type, _str, _bytes, _int, _len, _bool, _list = type, str, bytes, int, len, bool, list
-    _PermissionError, _ImportError, _RuntimeError = PermissionError, ImportError, RuntimeError
+    _get_ident = _thread.get_ident
+    _type, _str, _bytes, _int, _len, _bool = type, str, bytes, int, len, bool
+    _PermissionError = PermissionError
     _write_flags = os.O_WRONLY | os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_TRUNC
     _o_path = getattr(os, "O_PATH", 0)
     _dir_flags = os.O_DIRECTORY | _o_path
     _o_tmpfile = getattr(os, "O_TMPFILE", 0)   # O_DIRECTORY is one of its bits
-    _denied_modules, _denied_events = DENIED_MODULES, DENIED_EVENTS
-    _recreate_denied = RECREATE_DENIED
+    _denied_events = DENIED_EVENTS
     _read_events, _write_events, _frame_events, _trace_events = (
         READ_EVENTS, WRITE_EVENTS, FRAME_EVENTS, TRACE_EVENTS)
     _kernel_checked, _metadata_events, _at_cwd = KERNEL_CHECKED, METADATA_EVENTS, AT_FDCWD
-    _builtin_importer = __import__("importlib.machinery").machinery.BuiltinImporter
-    _funny = ("__code__", "__defaults__", "__kwdefaults__")
-    ext_roots, deny, kernel_paths = tuple(ext_roots), tuple(deny), _bool(kernel_paths)
+    kernel_paths = _bool(kernel_paths)
 
     def on_open(path, mode, flags):
         if _type(path) is _int:
@@ -222,47 +219,8 @@ def make_guard(*, read_roots, write_roots, deny, block_numpy, counts, trusted, e
             return
         check(path, True, event)
 
-    def on_import(args):
-        name = args[0]
-        if _type(name) is not _str:
-            raise _ImportError("a module name must be a plain str here")
-        for part in name.split("."):
-            if part in _denied_modules:
-                raise _ImportError(f"{name} cannot be imported in the grading worker")
-        if block_numpy and name.split(".")[0] == "numpy":
-            raise _ImportError("NumPy is not available here: this module must run on plain "
-                               "Python (slide 9)")
-        filename = args[1] if _len(args) > 1 else None
-        if filename is not None:  # an extension module, loaded from a file
-            where = real(filename) if _type(filename) is _str else None
-            if where is None or not within(where, ext_roots) or within(where, deny):
-                raise _ImportError(f"{name}: no extension modules from outside the Python "
-                                   "installation")
-
-    def on_other(event, args):
-        if event == "os.rename":
-            for path, dir_fd in ((args[0], args[2]), (args[1], args[3])):
-                if not relative_to_fd(event, path, dir_fd):
-                    check(path, True, event)
-        elif event == "os.kill":
-            if args[0] != _getpid():
-                raise _PermissionError("the grading worker may not signal other processes")
-        elif event == "sys.addaudithook":
-            raise _RuntimeError("no audit hooks in the grading worker")
-        elif event == "object.__setattr__" or event == "object.__delattr__":
-            if _type(args[1]) is _str and args[1] in _funny:
-                target = args[0]
-                for fn in protected:
-                    if fn is target:
-                        raise _PermissionError(f"the grading worker's {args[1]} cannot be changed")
-        elif event == "mmap.__new__":
-            if args[0] != -1:
-                raise _PermissionError("only anonymous mmap in the grading worker")
-        elif event == "gdkit.create_builtin":
-            name, box = args
-            if _type(name) is not _str or _type(box) is not _list or name in _recreate_denied:
-                raise _ImportError(f"{name!r:.60} cannot be created again in the grading worker")
-            box.append(create_builtin(module_spec(name, _builtin_importer, origin="built-in")))
+    on_import = make_import_check(block_numpy, ext_roots, deny, real, within)
+    on_other = make_other_checks(relative_to_fd, check, protected, create_builtin, module_spec)
 
     def hook(event, args):
         if _get_ident() in trusted:
@@ -290,6 +248,70 @@ def make_guard(*, read_roots, write_roots, deny, block_numpy, counts, trusted, e
             on_other(event, args)
 
     return hook
+
+
+def make_import_check(block_numpy, ext_roots, deny, real, within):
+    """on_import(args): refuse ctypes and the other native escape hatches, NumPy in the
+    NumPy-free worker, and extension modules from outside the Python installation."""
+    _type, _str, _len, _ImportError = type, str, len, ImportError
+    _denied_modules = DENIED_MODULES
+    ext_roots, deny = tuple(ext_roots), tuple(deny)
+
+    def on_import(args):
+        name = args[0]
+        if _type(name) is not _str:
+            raise _ImportError("a module name must be a plain str here")
+        for part in name.split("."):
+            if part in _denied_modules:
+                raise _ImportError(f"{name} cannot be imported in the grading worker")
+        if block_numpy and name.split(".")[0] == "numpy":
+            raise _ImportError("NumPy is not available here: this module must run on plain "
+                               "Python (slide 9)")
+        filename = args[1] if _len(args) > 1 else None
+        if filename is not None:  # an extension module, loaded from a file
+            where = real(filename) if _type(filename) is _str else None
+            if where is None or not within(where, ext_roots) or within(where, deny):
+                raise _ImportError(f"{name}: no extension modules from outside the Python "
+                                   "installation")
+
+    return on_import
+
+
+def make_other_checks(relative_to_fd, check, protected, create_builtin, module_spec):
+    """on_other(event, args): renames, signals, audit hooks, the sealed functions' code and
+    defaults, file-backed mmap, and the re-creation of built-in modules."""
+    _type, _str, _list, _getpid = type, str, list, os.getpid
+    _PermissionError, _ImportError, _RuntimeError = PermissionError, ImportError, RuntimeError
+    _recreate_denied = RECREATE_DENIED
+    _builtin_importer = __import__("importlib.machinery").machinery.BuiltinImporter
+    _funny = ("__code__", "__defaults__", "__kwdefaults__")
+
+    def on_other(event, args):
+        if event == "os.rename":
+            for path, dir_fd in ((args[0], args[2]), (args[1], args[3])):
+                if not relative_to_fd(event, path, dir_fd):
+                    check(path, True, event)
+        elif event == "os.kill":
+            if args[0] != _getpid():
+                raise _PermissionError("the grading worker may not signal other processes")
+        elif event == "sys.addaudithook":
+            raise _RuntimeError("no audit hooks in the grading worker")
+        elif event == "object.__setattr__" or event == "object.__delattr__":
+            if _type(args[1]) is _str and args[1] in _funny:
+                target = args[0]
+                for fn in protected:
+                    if fn is target:
+                        raise _PermissionError(f"the grading worker's {args[1]} cannot be changed")
+        elif event == "mmap.__new__":
+            if args[0] != -1:
+                raise _PermissionError("only anonymous mmap in the grading worker")
+        elif event == "gdkit.create_builtin":
+            name, box = args
+            if _type(name) is not _str or _type(box) is not _list or name in _recreate_denied:
+                raise _ImportError(f"{name!r:.60} cannot be created again in the grading worker")
+            box.append(create_builtin(module_spec(name, _builtin_importer, origin="built-in")))
+
+    return on_other
 
 
 def guarded_create_builtin(spec, _audit=sys.audit, _getattr=getattr, _type=type, _str=str,

@@ -320,17 +320,13 @@ def make_protocol(fd_in, fd_out, folder, npf, runner, counts, trusted, start_thr
     (it runs none of the student's code: results are copied as plain data first). `wire_fns`:
     sealed_wire()."""
     import _thread
-    import itertools
-    import types
 
     read_frame, write_frame, _ProtocolError = wire_fns
-    sanitize = make_sanitizer()
-    _exit, _fromhex, _perf = os._exit, bytes.fromhex, time.perf_counter
-    _count, _FunctionType, _trace_code = itertools.count, types.FunctionType, _trace.__code__
-    _lock, _get_ident = _thread.allocate_lock, _thread.get_ident
-    _type, _len, _str, _int, _list, _dict, _float = type, len, str, int, list, dict, float
-    _BaseException, _other_cpu_limit = BaseException, OTHER_CPU_LIMIT
     state = {"key": None, "leftovers": None}
+    run = make_runner(folder, npf, runner, counts, start_thread, protected, state)
+    _exit, _fromhex, _get_ident = os._exit, bytes.fromhex, _thread.get_ident
+    _type, _str, _int, _list, _dict = type, str, int, list, dict
+    _BaseException = BaseException
 
     def read():
         try:
@@ -340,6 +336,52 @@ def make_protocol(fd_in, fd_out, folder, npf, runner, counts, trusted, start_thr
 
     def send(header, buffers):
         write_frame(fd_out, header, buffers, state["key"])
+
+    def serve():
+        first = read()
+        if first is None or first[0].get("op") != "init" or _type(first[0].get("key")) is not _str:
+            return
+        state["key"] = _fromhex(first[0]["key"])
+        while True:
+            frame = read()
+            if frame is None:
+                return
+            request, buffers = frame
+            rid = request.get("id")
+            op = request.get("op")
+            module, function = request.get("module"), request.get("function", "")
+            args, kwargs = request.get("args", []), request.get("kwargs", {})
+            if op not in ("import", "call") or _type(module) is not _str or \
+                    _type(function) is not _str or _type(args) is not _list or \
+                    _type(kwargs) is not _dict or _type(rid) is not _int:
+                send({"id": rid if _type(rid) is _int else None, "ok": False, "stdout": "",
+                      "error": {"type": "ProtocolError", "message": "malformed request"}}, [])
+                continue
+            send(*run(rid, op, module, function, args, kwargs, buffers,
+                      request.get("trace") is True))
+
+    def main():
+        trusted.append(_get_ident())
+        try:
+            serve()
+        except _BaseException:
+            pass
+        _exit(0)
+
+    return main
+
+
+def make_runner(folder, npf, runner, counts, start_thread, protected, state):
+    """run(request fields...) -> (reply, buffers): one request, in a fresh job thread, with the
+    step counter and its tamper checks for a traced call. Part of the protocol thread."""
+    import _thread
+    import itertools
+    import types
+
+    sanitize = make_sanitizer()
+    _perf, _lock = time.perf_counter, _thread.allocate_lock
+    _count, _FunctionType, _trace_code = itertools.count, types.FunctionType, _trace.__code__
+    _type, _float, _other_cpu_limit = type, float, OTHER_CPU_LIMIT
 
     def tampering(before, after, elsewhere):
         """What the function did while its steps were counted that makes the count worthless."""
@@ -397,35 +439,4 @@ def make_protocol(fd_in, fd_out, folder, npf, runner, counts, trusted, start_thr
                 out = []
         return reply, out
 
-    def serve():
-        first = read()
-        if first is None or first[0].get("op") != "init" or _type(first[0].get("key")) is not _str:
-            return
-        state["key"] = _fromhex(first[0]["key"])
-        while True:
-            frame = read()
-            if frame is None:
-                return
-            request, buffers = frame
-            rid = request.get("id")
-            op = request.get("op")
-            module, function = request.get("module"), request.get("function", "")
-            args, kwargs = request.get("args", []), request.get("kwargs", {})
-            if op not in ("import", "call") or _type(module) is not _str or \
-                    _type(function) is not _str or _type(args) is not _list or \
-                    _type(kwargs) is not _dict or _type(rid) is not _int:
-                send({"id": rid if _type(rid) is _int else None, "ok": False, "stdout": "",
-                      "error": {"type": "ProtocolError", "message": "malformed request"}}, [])
-                continue
-            send(*run(rid, op, module, function, args, kwargs, buffers,
-                      request.get("trace") is True))
-
-    def main():
-        trusted.append(_get_ident())
-        try:
-            serve()
-        except _BaseException:
-            pass
-        _exit(0)
-
-    return main
+    return run
