@@ -52,8 +52,9 @@ def test_sealed_code_looks_up_no_global_name(fn):
         assert not isinstance(default, (list, dict, set)), default
 
 
-@pytest.mark.parametrize("factory", [wguard.make_paths, wguard.make_guard, wloop.make_sanitizer,
-                                     wloop.make_protocol],
+@pytest.mark.parametrize("factory", [wguard.make_paths, wguard.make_guard,
+                                     wguard.make_import_check, wguard.make_other_checks,
+                                     wloop.make_sanitizer, wloop.make_runner, wloop.make_protocol],
                          ids=lambda f: f.__name__)
 def test_trusted_closures_look_up_no_global_name(factory):
     """The guard and the protocol thread bind everything they use when they are made, at start
