@@ -338,10 +338,10 @@ attack("patch-grader", "patching at import", BASIC, "loss", B_LOSS, B_LOSS, top=
 import sys
 sys.path[:0] = [@@REPO@@]
 try:
-    import autograder.checks.base as _base, autograder.runner as _runner
+    import autograder.checks.base as _base, autograder.formats.sanitize as _sanitize
     import autograder.results as _results
     _base.close = lambda *a, **k: True
-    _runner.clean = lambda text: "TOTAL 100/100"
+    _sanitize.clean = lambda text: "TOTAL 100/100"
     _results.Report.score = property(lambda self: self.max_score)
 except BaseException:
     pass

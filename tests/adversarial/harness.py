@@ -62,19 +62,19 @@ def layer_env(layer: str) -> tuple[dict | None, str | None]:
 
     The uid layer cannot run a Python under /root (mode 0700); like tests/test_isolation.py, it
     falls back to Debian's /usr/bin/python3 when that one has NumPy."""
-    from autograder import isolation
+    from autograder import sandbox
 
     if os.environ.get("GDKIT_WORKER_PYTHON"):
-        reason = isolation.unavailable(layer)
+        reason = sandbox.unavailable(layer)
         return ({}, None) if reason is None else (None, reason)
-    reason = isolation.unavailable(layer)
+    reason = sandbox.unavailable(layer)
     if reason is None:
         return {}, None
     if layer == "uid" and _debian_python_has_numpy():
         saved = os.environ.get("GDKIT_WORKER_PYTHON")
         os.environ["GDKIT_WORKER_PYTHON"] = DEBIAN_PYTHON
         try:
-            again = isolation.unavailable(layer)
+            again = sandbox.unavailable(layer)
         finally:
             if saved is None:
                 del os.environ["GDKIT_WORKER_PYTHON"]
@@ -204,7 +204,7 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2
 def expected_checks(only: str | None):
     """(ids in grading order, {id: max points}) of the checks that `--only only` selects."""
     from autograder.checks import all_checks
-    from autograder.runner import max_points, select
+    from autograder.engine.grader import max_points, select
 
     checks = select(all_checks(), only)
     weights = max_points(all_checks())
