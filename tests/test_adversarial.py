@@ -142,13 +142,15 @@ def test_valid_submission_scores_full_marks(layer, layers, corpus):
 def test_every_function_loops_forever(corpus):
     """With default settings (2 s per call), a submission whose every function loops forever is
     graded in under 60 s: each function waits out one timeout, its other checks (and the
-    NumPy-free worker's checks of the same function) fail at once. Measured while the corpus
-    runs beside it, so on an idle machine it is faster still."""
+    NumPy-free worker's checks of the same function) fail at once; where the restarts after each
+    timeout eat into a function's share of the budget, its call is cut short as over budget.
+    Measured while the corpus runs beside it, so on an idle machine it is faster still."""
     graded = corpus.extra["loops"].result()
     assert graded.returncode == 0 and graded.text, graded.describe()
     doc = json.loads(graded.text)
     assert graded.seconds < 60, graded.describe()
-    assert doc["score"] == 0 and {c["status"] for c in doc["checks"]} == {"timeout"}
+    assert doc["score"] == 0 and {c["status"] for c in doc["checks"]} <= {"timeout", "skipped"}
+    assert all("budget" in c["message"] for c in doc["checks"] if c["status"] == "skipped")
     functions = {(c["module"], c["function"]) for c in doc["checks"]}
     waited = [c["id"] for c in doc["checks"]  # the calls that really waited out a timeout
               if "no answer within" in c["message"] and "timed out earlier" not in c["message"]]

@@ -14,7 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from autograder import diagnose, lecture
+from autograder import lecture
+from autograder.feedback import diagnose
 from autograder.engine.grader import grade
 from corpus.build import MODULES, SOLUTIONS, build, replace_function
 from corpus.mistakes import MISTAKES
