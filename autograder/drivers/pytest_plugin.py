@@ -1,13 +1,25 @@
 """pytest plugin: grade a submission folder with pytest, one test per check.
 
-    pytest --gdkit exercises            # or set `gdkit_submission = exercises` in the ini file
+    pytest --gdkit exercises            # grade this folder: gdkit's checks are the only tests
+    pytest                              # with `gdkit_submission = exercises` in the ini file
 
 Each check of the grader becomes a test item named like the check ("linear_regression_basic.loss:
 worked values of slides 6–7"), so `-k`, `-x`, `--lf` and `--junitxml` work as usual. A failure
 shows the grader's feedback (slide, inputs, expected, got, hint), not a grader traceback. The
 terminal summary ends with the score table. Student code runs in the grader's isolated worker, never
-inside pytest, and nothing in the submission folder is collected by pytest (no conftest.py there is
-ever loaded). Without the option the plugin does nothing.
+inside pytest, and nothing in the submission folder is ever collected by pytest.
+
+Two modes:
+
+- `--gdkit DIR` on the command line grades someone's folder: the checks are the only tests, no
+  other file is collected and no conftest.py at all is loaded (one could patch the run).
+- The `gdkit_submission` ini setting alone is the student repository's mode (`gdkit release
+  student`): plain `pytest` runs gdkit's checks *and* the student's own tests (collected as usual,
+  with their conftest.py files), then the score table. Naming only other paths (`pytest
+  tests/test_mine.py`) runs just those; naming the submission folder, or a folder holding it,
+  brings the checks back. The score is the checks' alone: the student's tests do not count.
+
+Without either, the plugin does nothing.
 """
 from __future__ import annotations
 
@@ -29,6 +41,7 @@ OPTIONS = {  # name -> (type, help), each both a --gdkit-NAME option and a gdkit
 
 _GRADER = pytest.StashKey["Grader"]()
 _RESULTS = pytest.StashKey[list]()
+_MODE = pytest.StashKey[str]()   # "only": --gdkit, the checks alone; "alongside": the ini setting
 
 
 def pytest_addoption(parser):
@@ -43,9 +56,11 @@ def pytest_addoption(parser):
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_load_initial_conftests(early_config, parser, args):
-    """While grading, load no conftest.py at all: one in the submission could patch the run."""
+    """With --gdkit, load no conftest.py at all: one in the submission could patch the run. (The
+    ini setting's mode is the student's own run of their own repository: their conftest.py files
+    load as usual.)"""
     namespace = early_config.known_args_namespace
-    if getattr(namespace, "gdkit_submission", None) or early_config.getini("gdkit_submission"):
+    if getattr(namespace, "gdkit_submission", None):
         namespace.noconftest = True
 
 
@@ -59,12 +74,37 @@ def _submission(config) -> Path | None:
     return Path(value) if value else None
 
 
+def _inside(path: Path, folder: Path) -> bool:
+    return path == folder or folder in path.parents
+
+
+def _wants_checks(config, submission: Path) -> bool:
+    """In the ini setting's mode: run the checks unless the command line names only paths that
+    neither are, hold nor lie in the submission folder."""
+    if config.args_source != pytest.Config.ArgsSource.ARGS:
+        return True   # plain `pytest`: testpaths or the current folder
+    folder = submission.resolve()
+    for arg in config.args:
+        path = (config.invocation_params.dir / arg.split("::")[0]).resolve()
+        if _inside(path, folder) or _inside(folder, path):
+            return True
+    return False
+
+
 def pytest_configure(config):
-    """Set up the grader (the worker starts lazily, at the first check that runs)."""
+    """Set up the grader; it launches its workers at once, so that they start while pytest
+    collects."""
     config.addinivalue_line("markers", "gdkit: a check of gdkit's grader")
     submission = _submission(config)
     if submission is None:
         return
+    if config.getoption("gdkit_submission") is None:   # the ini setting alone
+        submission = Path(config.inipath.parent if config.inipath else config.rootpath) / submission
+        if not _wants_checks(config, submission):
+            return
+        mode = "alongside"
+    else:
+        mode = "only"
     if not submission.is_dir():
         raise pytest.UsageError(f"--gdkit: {submission} is not a folder")
     from ..engine.grader import Grader
@@ -79,6 +119,7 @@ def pytest_configure(config):
     config.stash[_GRADER] = Grader(submission, seed=None if seed is None else int(seed),
                                    policy=chosen)
     config.stash[_RESULTS] = []
+    config.stash[_MODE] = mode
 
 
 def pytest_unconfigure(config):
@@ -98,23 +139,31 @@ def pytest_report_header(config):
 
 
 def pytest_ignore_collect(collection_path, config):
-    """While grading, collect no files at all: the checks are the only tests."""
-    if config.stash.get(_GRADER, None) is not None:
+    """With --gdkit, collect no files at all: the checks are the only tests. In the ini setting's
+    mode, collect as usual, but nothing in the submission folder (its modules run only in the
+    worker)."""
+    grader = config.stash.get(_GRADER, None)
+    if grader is None:
+        return None
+    if config.stash[_MODE] == "only" or _inside(Path(collection_path).resolve(),
+                                                grader.submission.resolve()):
         return True
     return None
 
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(session, config, items):
-    """Put one item per check in place of the (empty) collection; first, so -k and -m see them."""
+    """One item per check: in place of the (empty) collection with --gdkit, before the student's
+    own tests in the ini setting's mode; first, so that -k and -m see them."""
     grader = config.stash.get(_GRADER, None)
     if grader is None:
         return
     name = grader.submission.resolve().name
     folder = Submission.from_parent(session, name=name, nodeid=name, path=grader.submission.resolve())
-    items[:] = [CheckItem.from_parent(folder, name=check.id, check=check) for check in grader.checks]
+    checks = [CheckItem.from_parent(folder, name=check.id, check=check) for check in grader.checks]
+    items[:] = checks + (list(items) if config.stash[_MODE] == "alongside" else [])
     config.hook.pytest_collectreport(report=pytest.CollectReport(
-        folder.nodeid, "passed", None, list(items)))  # so that "collected N items" counts them
+        folder.nodeid, "passed", None, checks))  # so that "collected N items" counts them
 
 
 class Submission(pytest.Collector):
@@ -160,8 +209,11 @@ class CheckItem(pytest.Item):
         return self.path, None, f"{self.check.id} ({text.points(worth)} point{'s' * (worth != 1)})"
 
 
+@pytest.hookimpl(hookwrapper=True, tryfirst=True)
 def pytest_terminal_summary(terminalreporter, exitstatus, config):
-    """End with the score table of the checks that ran."""
+    """End with the score table of the checks that ran: after the failures and pytest's short
+    summary (this wrapper is the outermost), just before the final counts."""
+    yield
     grader = config.stash.get(_GRADER, None)
     results = config.stash.get(_RESULTS, None)
     if grader is None or not results:
