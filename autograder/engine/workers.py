@@ -53,7 +53,12 @@ class Workers:
                 out.append(f"isolation {self.layer}: the worker's uid could read the grader's "
                            f"files in {', '.join(exposed)}; close this with chmod -R o-rwx on "
                            "them (docs/isolation.md)")
-        left_out = getattr(self.stage, "left_out", None) or []
+        hello = self.sessions[False].hello if False in self.sessions else {}
+        if hello and not hello.get("landlock"):
+            out.append("the kernel's Landlock rules were not applied to the worker ("
+                       f"{str(hello.get('landlock_error') or 'not available')[:200]}): its file "
+                       "access rests on the sandbox layer and the in-process guard alone")
+        left_out = self.stage.left_out if self.stage is not None else []
         if left_out:
             shown = "; ".join(left_out[:10]) + (f"; and {len(left_out) - 10} more"
                                                 if len(left_out) > 10 else "")
