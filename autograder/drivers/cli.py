@@ -33,7 +33,52 @@ def parser() -> argparse.ArgumentParser:
     g.add_argument("--isolation", choices=policy.CHOICES, default="auto", help=policy.ISOLATION_HELP)
     g.add_argument("--timeout", type=float, default=policy.TIMEOUT, help=policy.TIMEOUT_HELP)
     g.add_argument("--budget", type=float, default=policy.BUDGET, help=policy.BUDGET_HELP)
+    # `gdkit release TARGET ...`: one sub-subcommand per target (nbgrader | student | gradescope);
+    # each sets `run`, the function that main() calls with the parsed arguments
+    release = sub.add_parser("release", help="build what a course platform or the students get "
+                                               "from solutions/")
+    targets = release.add_subparsers(dest="target", required=True, metavar="TARGET")
+    nb = targets.add_parser("nbgrader", help="write an nbgrader course: nbgrader_config.py, "
+                                             "source/<assignment>/*.ipynb and their data files")
+    nb.add_argument("course_dir", metavar="COURSE_DIR", help="the course folder (created if need be)")
+    nb.add_argument("--assignment", default="gd_regression",
+                    help="the assignment's name (default: gd_regression)")
+    nb.set_defaults(run=release_nbgrader)
+    st = targets.add_parser("student", help="write the students' repository (a GitHub Classroom "
+                                            "template): stubs, data, README, pytest set-up, workflow")
+    st.add_argument("directory", metavar="DIR", help="where to write it (a new or empty folder)")
+    st.add_argument("--force", action="store_true", help="write into a folder that is not empty")
+    st.set_defaults(run=release_student)
+    gs = targets.add_parser("gradescope", help="write Gradescope's autograder zip (setup.sh, "
+                                               "run_autograder, the grader)")
+    gs.add_argument("zip", metavar="ZIP", help="the zip file to write")
+    gs.set_defaults(run=release_gradescope)
     return p
+
+
+def release_nbgrader(args) -> int:
+    from ..release import nbgrader
+
+    try:
+        written = nbgrader.build(args.course_dir, assignment=args.assignment)
+    except (OSError, ValueError) as e:
+        return error(f"error: {e}")
+    for path in written:
+        print(f"wrote {path}")
+    print(f"next: cd {args.course_dir} && nbgrader generate_assignment {args.assignment}")
+    return EXIT_OK
+
+
+def release_student(args) -> int:
+    from ..release import student   # imported here: the release builders need gdkit's repository
+
+    return student.run(args)
+
+
+def release_gradescope(args) -> int:
+    from ..release import gradescope
+
+    return gradescope.run(args)
 
 
 def write(text: str, output: str | None):
@@ -60,6 +105,8 @@ def main(argv=None) -> int:
 
     sandbox.install_signal_handlers()   # a SIGTERM or Ctrl-C still removes stages and leases
     args = parser().parse_args(argv)
+    if getattr(args, "run", None) is not None:   # a subcommand with its own function
+        return args.run(args)
     submission = Path(args.submission)
     if not submission.is_dir():
         return error(f"error: {submission} is not a folder (a submission is a folder holding "
