@@ -44,7 +44,7 @@ def update(theta, grad, lr) -> np.ndarray:
 
 
 def classify(y_hat, threshold=0.5) -> int:
-    return int(y_hat >= threshold)
+    return 1 if y_hat >= threshold else 0
 
 
 def train(model, X, y, theta, lr, epochs, *, order=None, after=False):
