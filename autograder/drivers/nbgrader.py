@@ -161,6 +161,8 @@ def module_source(cells, module: str = "", here=None) -> str:
 
 # --------------------------------------------------------------------------- grading
 
+_FAILED: set[str] = set()   # 'module.function' keys whose last grade in this kernel failed a check
+
 def _split(key: str) -> tuple[str, str]:
     if key not in lecture.FUNCTIONS:
         raise ValueError(f"unknown student function {key!r}; one of {', '.join(lecture.FUNCTIONS)}")
@@ -225,7 +227,14 @@ def _run(key, module, source, mode, *, seed, layer, timeout, budget):
                   and (mode == "all" or c.kind in PUBLIC_KINDS)]
         started = time.monotonic()
         with Grader(folder, seed=seed, policy=policy, checks=checks, workers=workers) as grader:
+            # what failed in this kernel's earlier cells, so that train's feedback names the
+            # broken steps it rests on, as `gdkit grade` does
+            grader.failed |= {k for k in _FAILED if k.startswith(module + ".") and k != key}
             results = [grader.run(check) for check in grader.checks]
+            if all(r.passed for r in results):
+                _FAILED.discard(key)
+            else:
+                _FAILED.add(key)
             return grader.report(results, seconds=time.monotonic() - started)
     finally:
         if workers is not None:
