@@ -189,3 +189,11 @@ def test_the_submission_is_found_where_the_student_put_it(tmp_path):
     assert driver.find_submission(tmp_path) == tmp_path / "c"           # shallowest, fullest
     (tmp_path / "linear_regression_basic.py").write_text("")
     assert driver.find_submission(tmp_path) == tmp_path                 # files at the top win
+
+
+def test_the_cli_writes_the_zip(tmp_path):
+    from autograder.drivers import cli
+
+    assert cli.main(["release", "gradescope", str(tmp_path / "ag.zip")]) == 0
+    with zipfile.ZipFile(tmp_path / "ag.zip") as z:
+        assert {"setup.sh", "run_autograder"} <= set(z.namelist())

@@ -414,3 +414,13 @@ def test_plain_pytest_grades_the_exercises_and_runs_the_students_tests(release, 
     assert tail[-2].startswith("seed ") and re.search(r"\d+ failed, \d+ passed", tail[-1])
     earned = re.search(r"^linear_regression_basic\.predict\s+([\d.]+)/4 ", out, re.M)
     assert earned and float(earned.group(1)) < 4
+
+
+def test_the_cli_writes_the_release(tmp_path, capsys):
+    from autograder.drivers import cli
+
+    assert cli.main(["release", "student", str(tmp_path / "r")]) == 0
+    assert stubs.check(SOLUTIONS, tmp_path / "r" / "exercises") == []
+    assert (tmp_path / "r" / ".github/workflows/classroom.yml").is_file()
+    assert cli.main(["release", "student", str(tmp_path / "r")]) == 2
+    assert "not empty" in capsys.readouterr().err
