@@ -309,6 +309,7 @@ def test_cell(key: str, points) -> str:
         f"# Grades {name} ({points} points) with gdkit's checks, in an isolated worker process.",
         "# While you work it runs the public checks (the slides' worked values); the hidden",
         "# checks run when the notebook is graded.",
+        "from autograder.drivers.nbgrader import grade",
         "hidden_tests = False",
         HIDDEN_BEGIN,
         "hidden_tests = True",
