@@ -298,6 +298,42 @@ def test_grade_warnings_and_student_stderr_stay_off_stderr(capfd):
     assert capfd.readouterr().err == "" and score > 0
 
 
+def solution_function(key):
+    module, name = key.split(".")
+    spec = importlib.util.spec_from_file_location(f"solution_{module}", SOLUTIONS / f"{module}.py")
+    loaded = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(loaded)
+    return getattr(loaded, name)
+
+
+@pytest.mark.parametrize("key", list(lecture.FUNCTIONS))
+def test_worked_demos_print_the_solutions_next_to_the_expected_values(key, capsys):
+    function = solution_function(key)
+    for example in driver.examples_for(key):
+        driver.worked(key, function, example)
+    for training in driver.trainings_for(key):
+        driver.worked_training(key, function, training)
+    out = capsys.readouterr().out
+    assert "expected" in out and "✓" in out and "✗" not in out, out
+
+
+def test_worked_demos_show_a_wrong_value_and_stop_an_endless_loop(capsys):
+    driver.worked("linear_regression_basic.loss", lambda y_hat, y: y_hat - y, "linear-slide-6")
+    out = capsys.readouterr().out
+    assert "yours -12, expected 144" in out and "✗" in out
+
+    def endless(*args):
+        while True:
+            pass
+
+    started = time.monotonic()
+    for example in driver.examples_for("logistic_regression.classify"):
+        driver.worked("logistic_regression.classify", endless, example)
+    assert time.monotonic() - started < driver.DEMO_TIMEOUT + 2   # stopped once, then skipped
+    out = capsys.readouterr().out
+    assert "did not return within" in out and "skipped" in out
+
+
 def test_grade_rejects_an_unknown_function():
     with pytest.raises(ValueError):
         driver.grade("linear_regression_basic.fit", cells=[])
@@ -457,3 +493,15 @@ def test_round_trip_every_test_cell_ends_in_a_float_with_no_error_or_stderr(roun
                 key = meta["grade_id"].replace("-", ".")
                 assert 0 <= value <= rubric[key].points
                 assert cell_seconds(cell) < 20, (student, key, cell_seconds(cell))
+
+
+@needs_nbgrader
+def test_round_trip_the_solutions_notebooks_run_without_an_error(round_trip):
+    """Every cell, demonstrations and plots included, runs cleanly on the solutions."""
+    course, _, _ = round_trip
+    for module in MODULES:
+        nb = json.loads((course / "autograded" / "solutions" / ASSIGNMENT / f"{module}.ipynb").read_text())
+        for cell in nb["cells"]:
+            errors = [o for o in cell.get("outputs", []) if o["output_type"] == "error"]
+            assert not errors, (module, nbgrader_meta(cell)["grade_id"], errors)
+            assert "✗" not in "".join(source_of_outputs(cell)), nbgrader_meta(cell)["grade_id"]
