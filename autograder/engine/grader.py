@@ -114,6 +114,7 @@ class Grader:
         self.workers.budget.expect({c.key for c in self.checks})
         self.faults = []
         self.failed = set()   # 'module.function' keys with a failed check so far
+        self.broken = set()   # the same, counting only checks other than style checks
 
     @property
     def layer(self) -> str:
@@ -152,8 +153,11 @@ class Grader:
         result.seconds = time.monotonic() - start
         if not result.passed:
             self.failed.add(check.key)
-            if check.function == "train" and not result.hint and result.status == "failed":
-                result.hint = steps.broken_steps_hint(check.module, self.failed)
+            if not check.style:
+                self.broken.add(check.key)
+            if check.function == "train" and result.status == "failed":
+                # train's own diagnosis assumes right steps: a broken step comes first
+                result.hint = steps.broken_steps_hint(check.module, self.broken) or result.hint
         return result
 
     def report(self, results, *, started="", seconds=0.0) -> Report:
