@@ -54,6 +54,17 @@ class Basic(Adapter):
     def show_theta(self, theta):
         return f"w = {fmt(theta[1])}, b = {fmt(theta[0])}"
 
+    def show(self, function, value):
+        """Gradients as (dw, db) and updates as (w, b): the pairs the student returns."""
+        names = {"gradient": "(dw, db)", "update": "(w, b)"}.get(function)
+        v = np.asarray(value, dtype=float) if names else None
+        if names and v.shape == (2,):
+            return f"{names} = ({fmt(v[1])}, {fmt(v[0])})"
+        return fmt(value)
+
+    def show_from(self, theta):
+        return {"from w, b": f"w = {fmt(theta[1])}, b = {fmt(theta[0])}"}
+
     def contract(self, function, value, **c):
         self.read(function, value, **c)
         parts = [value] if function in ("predict", "loss") else list(value)[:2]

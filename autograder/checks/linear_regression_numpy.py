@@ -57,8 +57,13 @@ class Vector(Adapter):
         like = {"gradient": "x", "update": "theta", "train": "theta"}[function]
         arr = value[0] if function == "train" else value
         if not (isinstance(arr, np.ndarray) and arr.shape == np.shape(c[like]) and arr.dtype.kind == "f"):
+            hint = None
+            if isinstance(arr, (list, tuple)):
+                hint = (f"your {function} returns a Python {type(arr).__name__}: return "
+                        "the NumPy array itself (x * (y_hat - y) already is one; leave out .tolist() "
+                        "or list(...)), so that the next step can compute with it (slide 14)")
             raise Failure(f"{function} must return a float array of shape {np.shape(c[like])} "
-                          f"(like {like}); got {describe_type(arr)}", got=fmt(arr))
+                          f"(like {like}); got {describe_type(arr)}", got=fmt(arr), hint=hint)
         if function == "train" and len(value[1]) != c["epochs"] * len(c["X"]):
             raise Failure(f"losses must hold epochs × n = {c['epochs'] * len(c['X'])} values, "
                           f"got {len(value[1])}", got=fmt(value[1]))

@@ -11,7 +11,7 @@ import numpy as np
 from .. import lecture
 from ..feedback import diagnose
 from ..lecture import oracles
-from .base import NOT_FINITE, RTOL, ATOL, Check, Failure, close, finite, fmt
+from .base import RTOL, ATOL, Check, Failure, close, finite, fmt
 
 LOSS_RTOL = 1e-5   # cross-entropy: room for clipped or eps-shifted logs
 
@@ -39,6 +39,15 @@ class Adapter:
     def contract(self, function, value, **canon):
         """A strict type check of a result (the contract check); returns a note or None."""
         raise NotImplementedError
+
+    def show(self, function, value) -> str:
+        """A canonical value as the student's function returns it (the basic module's pairs in
+        their own order, with their names)."""
+        return fmt(value)
+
+    def show_from(self, theta) -> dict:
+        """The θ a chain case predicted from, as feedback inputs in the module's terms."""
+        return {"from θ": fmt(theta)}
 
     def slide(self, function) -> str:
         """The slide that states the function's formula, for checks with no worked value."""
@@ -77,23 +86,122 @@ def eval_figure(figure: str):
 
 
 def compare(got, expected, *, inputs, what, model, function, canon, rtol=RTOL, atol=ATOL,
-            figure=None, slide=None, erratum=None, case=None):
-    """Raise a Failure with a diagnosis unless `got` is close to `expected`."""
+            figure=None, slide=None, erratum=None, case=None, seen=None, probe=None, show=fmt):
+    """Raise a Failure with a diagnosis unless `got` is close to `expected`.
+
+    `seen` collects every call the check made (right or wrong), so that a hint holds on all of
+    them; `probe()` gives the function's other inputs when a known mistake is left to confirm;
+    `show` writes a value in the student's own terms."""
+    observation = diagnose.Observation(canon, got, expected, figure is not None)
+    if seen is not None:
+        seen.append(observation)
     if close(got, expected, rtol, atol):
         return
     where = f"slide {slide}: " if slide else ""
     prefix = f"{case}: " if case else ""
-    expected_text = fmt(expected)
+    expected_text = show(expected)
     if figure is not None:
-        expected_text += f" (slide {slide} prints {figure}"
+        expected_text += f" (slide {slide} prints {show_figure(figure, expected, show)}"
         expected_text += f"; erratum {erratum}: {lecture.errata()[erratum]})" if erratum else ")"
-    hint = diagnose.match(model, function, canon, got)
+    hint = diagnose.diagnose(model, function, seen if seen is not None else [observation], probe)
     if hint is None and figure is not None:
         hint = figure_hint(got, figure)
     if hint is None and not np.all(np.isfinite(np.asarray(got, dtype=float))):
-        hint = NOT_FINITE
-    raise Failure(f"{prefix}{where}{what} must be {fmt(expected)}, got {fmt(got)}",
-                  expected=expected_text, got=fmt(got), inputs=inputs, hint=hint)
+        hint = diagnose.not_finite_hint(model, function, canon)
+    if hint is None and probe is not None:
+        more = probe()
+        hint = (worked_only_hint(more, function) if figure is None else None) or constant_hint(
+            (seen if seen is not None else [observation]) + more, function, show)
+    raise Failure(f"{prefix}{where}{what} must be {show(expected)}, got {show(got)}",
+                  expected=expected_text, got=show(got), inputs=inputs, hint=hint)
+
+
+def show_figure(figure, expected, show):
+    """The slide's printed figure, in the student's terms when it is a vector like `expected`."""
+    try:
+        value = np.array(eval_figure(figure), dtype=float)
+    except ValueError:
+        return figure
+    if value.ndim == 1 and value.shape == np.shape(expected) and show(value) != fmt(value):
+        return show(value)
+    return figure
+
+
+def worked_only_hint(observations, function):
+    """A function right on every worked example of the slides and wrong elsewhere."""
+    worked = [o for o in observations if o.worked]
+    others = [o for o in observations if not o.worked and o.expected is not None]
+    if worked and all(close(o.got, o.expected) for o in worked) and any(
+            not close(o.got, o.expected) for o in others):
+        return (f"your {function} gives the slides' worked values but not the formula's value at "
+                "other inputs: compute the result from the arguments (returning the slides' numbers, "
+                "or a formula that agrees with the right one only where w = b or x = 2, would do this)")
+    return None
+
+
+def constant_hint(observations, function, show=fmt):
+    """A function that returns the same value whatever its inputs."""
+    if len(observations) < 3 or not all(np.all(np.isfinite(np.asarray(o.got, dtype=float)))
+                                        for o in observations):
+        return None
+    first = observations[0].got
+    if all(diagnose.same(o.got, first) for o in observations) and not all(
+            o.expected is None or diagnose.same(o.expected, first) for o in observations):
+        return (f"your {function} returns {show(first)} whatever its inputs: compute the result "
+                "from the arguments, not from the slides' numbers")
+    return None
+
+
+PROBE_SEED = 20230  # the fixed generic inputs every diagnosis may try: the same in every run
+
+
+def probe_inputs(adapter, function):
+    """Canonical inputs beyond a check's own: the function's worked examples (tagged), and
+    generic points of every feature count the module takes (w ≠ b, x ≠ 2, lr ≠ 0.1, both y)."""
+    out = []
+    if function == "train":
+        for _, X, y, theta, lr, epochs in training_runs(adapter):
+            out.append((dict(X=X, y=y, theta=theta, lr=lr, epochs=epochs), False))
+        _, X, y, theta, lr, epochs = random_run(adapter)(np.random.default_rng(PROBE_SEED))
+        return out + [(dict(X=X, y=y, theta=theta, lr=lr, epochs=epochs), False)]
+    step = lecture.STEPS[function]
+    for ex in lecture.examples():
+        if ex.model == adapter.model and step.worked in ex.values and (
+                function != "update" or "gradient" in ex.values) and (
+                len(ex.theta) - 1 in adapter.features):
+            out.append((worked_case(adapter, function, ex)[0], True))
+    rng = np.random.default_rng(PROBE_SEED)
+    for i in range(2 * len(adapter.features) + 2):
+        canon = canon_of(function, draw(rng, adapter.model, adapter.features[i % len(adapter.features)]))
+        if adapter.model == "logistic" and "y" in canon:
+            canon["y"] = float(i % 2)
+        out.append((canon, False))
+    return out
+
+
+def prober(ctx, adapter, function):
+    """probe(): the student's function on `probe_inputs`, as Observations; called once at most
+    per check (the result is kept), and a call that fails is left out. Printed output of these
+    extra calls is not added to the check's."""
+    kept = []
+
+    def probe():
+        if kept:
+            return kept[0]
+        outputs = getattr(ctx, "outputs", None)
+        mark = len(outputs) if isinstance(outputs, list) else None
+        out = []
+        for canon, worked in probe_inputs(adapter, function):
+            try:
+                got = adapter.invoke(ctx, function, **canon)[0]
+            except Failure:
+                continue
+            out.append(diagnose.Observation(canon, got, expected_of(adapter, function, canon), worked))
+        if mark is not None:
+            del outputs[mark:]
+        kept.append(out)
+        return out
+    return probe
 
 
 def draw(rng, model, d):
@@ -147,6 +255,7 @@ def worked_checks(adapter, function):
     out = []
     for group, exs in groups.items():
         def run(ctx, exs=exs):
+            seen, probe = [], prober(ctx, adapter, function)
             for ex in exs:
                 canon, value = worked_case(adapter, function, ex)
                 got, _, inputs = adapter.invoke(ctx, function, **canon)
@@ -154,7 +263,8 @@ def worked_checks(adapter, function):
                         model=adapter.model,
                         function=function, canon=canon, figure=value.figure, slide=value.slide,
                         erratum=value.erratum,
-                        rtol=LOSS_RTOL if function == "loss" else RTOL)
+                        rtol=LOSS_RTOL if function == "loss" else RTOL, seen=seen, probe=probe,
+                        show=lambda v: adapter.show(function, v))
         worked = lecture.STEPS[function].worked
         slides = ", ".join(sorted({str(ex.values[worked].slide) for ex in exs}, key=int))
         out.append(Check(adapter.module, function, f"worked values of {group}", "worked", slides, run))
@@ -172,6 +282,7 @@ def canon_of(function, sample):
 def random_check(adapter, function, cases=5):
     """The function against the lecture's formula (for gradients: sympy's) at random points."""
     def run(ctx):
+        seen, probe = [], prober(ctx, adapter, function)
         for i in range(cases):
             d = adapter.features[i % len(adapter.features)]
             canon = canon_of(function, draw(ctx.rng, adapter.model, d))
@@ -180,7 +291,8 @@ def random_check(adapter, function, cases=5):
                     what=lecture.STEPS[function].symbol, model=adapter.model, function=function,
                     canon=canon,
                     case=f"random case {i + 1} of {cases}",
-                    rtol=LOSS_RTOL if function == "loss" else RTOL)
+                    rtol=LOSS_RTOL if function == "loss" else RTOL, seen=seen, probe=probe,
+                    show=lambda v: adapter.show(function, v))
     if function == "gradient":
         name = f"matches sympy's derivative of the loss, {symbolic_name(adapter.model)}, at random points"
         return Check(adapter.module, function, name, "symbolic", adapter.slide(function), run)
@@ -195,6 +307,7 @@ def symbolic_name(model):
 def chain_check(adapter):
     """predict → gradient, against sympy's full ∂L/∂θ at θ (at the student's ŷ if predict is off)."""
     def run(ctx):
+        seen, probe = [], prober(ctx, adapter, "gradient")
         for i in range(3):
             d = adapter.features[i % len(adapter.features)]
             s = draw(ctx.rng, adapter.model, d)
@@ -214,9 +327,10 @@ def chain_check(adapter):
                 expected = oracles.gradient(adapter.model, x, y_hat, y)
             canon = dict(x=x, y_hat=y_hat, y=y)
             got, _, inputs = adapter.invoke(ctx, "gradient", **canon)
-            compare(got, expected, inputs={**inputs, "from θ": fmt(theta)}, what="∂L/∂θ",
+            compare(got, expected, inputs={**inputs, **adapter.show_from(theta)}, what="∂L/∂θ",
                     model=adapter.model, function="gradient", canon=canon,
-                    case=f"chain case {i + 1} of 3")
+                    case=f"chain case {i + 1} of 3", seen=seen, probe=probe,
+                    show=lambda v: adapter.show("gradient", v))
     return Check(adapter.module, "gradient", "fed by predict, matches sympy's ∂L/∂θ at θ",
                  "symbolic", adapter.slide("gradient"), run)
 
@@ -269,7 +383,11 @@ def contract_check(adapter, function):
         try:
             value = ctx.call(function, *args)
             note = adapter.contract(function, value, **canon)
-            finite(adapter.read(function, value, **canon))
+            try:
+                finite(adapter.read(function, value, **canon))
+            except Failure as f:
+                f.hint = diagnose.not_finite_hint(adapter.model, function, canon)
+                raise
         except Failure as f:
             f.inputs = {**inputs, **f.inputs}
             raise
@@ -281,7 +399,7 @@ def contract_check(adapter, function):
 def loss_zero_check(adapter):
     """The loss of a perfect prediction is zero (and a loss is never negative)."""
     def run(ctx):
-        rng = ctx.rng
+        rng, seen, probe = ctx.rng, [], prober(ctx, adapter, "loss")
         if adapter.model == "linear":
             cases = [(y, y) for y in rng.uniform(-20, 20, 3).round(3)]
             limit = 1e-12
@@ -291,15 +409,22 @@ def loss_zero_check(adapter):
         for y_hat, y in cases:
             canon = dict(y_hat=float(y_hat), y=float(y))
             got, _, inputs = adapter.invoke(ctx, "loss", **canon)
+            seen.append(diagnose.Observation(canon, got))
             if not (np.isfinite(got) and -limit <= got <= limit):
                 raise Failure(f"the loss of a perfect prediction must be 0, got {fmt(got)}",
-                              expected="0", got=fmt(got), inputs=inputs)
+                              expected="0", got=fmt(got), inputs=inputs,
+                              hint=diagnose.diagnose(adapter.model, "loss", seen, probe)
+                              or (None if np.isfinite(got) else
+                                  diagnose.not_finite_hint(adapter.model, "loss", canon)))
         for i in range(3):
             canon = canon_of("loss", draw(rng, adapter.model, 1))
             got, _, inputs = adapter.invoke(ctx, "loss", **canon)
+            seen.append(diagnose.Observation(canon, got))
             if not got >= 0:
                 raise Failure(f"a loss is never negative, got {fmt(got)}", got=fmt(got), inputs=inputs,
-                              hint=diagnose.match(adapter.model, "loss", canon, got))
+                              hint=diagnose.diagnose(adapter.model, "loss", seen, probe)
+                              or (None if np.isfinite(got) else
+                                  diagnose.not_finite_hint(adapter.model, "loss", canon)))
     return Check(adapter.module, "loss", "is zero for a perfect prediction and never negative",
                  "property", "8" if adapter.model == "linear" else "28", run)
 
@@ -307,18 +432,21 @@ def loss_zero_check(adapter):
 def descent_check(adapter):
     """An update moves θ against the gradient, and not at all when lr = 0."""
     def run(ctx):
-        s = draw(ctx.rng, adapter.model, adapter.features[-1])
+        s, seen, probe = draw(ctx.rng, adapter.model, adapter.features[-1]), [], prober(ctx, adapter, "update")
+        show = lambda v: adapter.show("update", v)  # noqa: E731
         for lr in (0.0, s["lr"]):
             canon = dict(theta=s["theta"], grad=s["grad"], lr=lr)
             got, _, inputs = adapter.invoke(ctx, "update", **canon)
+            seen.append(diagnose.Observation(canon, got))
             step = np.asarray(got) - s["theta"]
             if lr == 0 and not close(got, s["theta"]):
-                raise Failure("with lr = 0 the update must leave θ unchanged", expected=fmt(s["theta"]),
-                              got=fmt(got), inputs=inputs)
+                raise Failure("with lr = 0 the update must leave θ unchanged", expected=show(s["theta"]),
+                              got=show(got), inputs=inputs,
+                              hint=diagnose.diagnose(adapter.model, "update", seen, probe))
             if lr > 0 and not np.dot(step, s["grad"]) < 0:
                 raise Failure("the update must move θ against the gradient (θ − η∇θL)",
-                              expected=fmt(expected_of(adapter, "update", canon)), got=fmt(got),
-                              inputs=inputs, hint=diagnose.match(adapter.model, "update", canon, got))
+                              expected=show(expected_of(adapter, "update", canon)), got=show(got),
+                              inputs=inputs, hint=diagnose.diagnose(adapter.model, "update", seen, probe))
     return Check(adapter.module, "update", "moves θ against the gradient, and not at all when lr = 0",
                  "property", "8", run)
 
@@ -353,7 +481,10 @@ def train_check(adapter, title, make_run, kind="training", slides=None):
         losses_ok = len(got_losses) == len(expected_losses) and close(got_losses, expected_losses, LOSS_RTOL, ATOL)
         if theta_ok and losses_ok:
             return None
-        hint = diagnose.training(adapter.model, (X, y, theta, lr, epochs), got_theta, got_losses)
+        seen = [diagnose.Observation(canon, (got_theta, got_losses))]
+        hint = diagnose.diagnose(adapter.model, "train", seen, prober(ctx, adapter, "train"))
+        if hint is None and not (np.all(np.isfinite(got_theta)) and np.all(np.isfinite(got_losses))):
+            hint = diagnose.not_finite_hint(adapter.model, "train", canon)
         if len(got_losses) != len(expected_losses):
             raise Failure(f"{label}: losses must have epochs × n = {epochs} × {len(X)} = "
                           f"{len(expected_losses)} entries, got {len(got_losses)}",
