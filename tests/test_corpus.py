@@ -24,6 +24,7 @@ from corpus.valid import STYLES
 SEED = 0   # seed 0 feeds the NaN of numpy-predict-nan into the chain check
 VALID_SEEDS = (0, 1)
 CHAIN = "fed by predict, matches sympy's ∂L/∂θ at θ"
+DIAGNOSIS_FLOOR = 0.95   # the share of wrong functions whose feedback names their mistake
 
 
 def seeds_from_env(default):
@@ -64,7 +65,7 @@ def no_infrastructure_trouble(report):
 # --------------------------------------------------------------------------- the corpus itself
 
 def test_corpus_is_large_and_covers_every_function():
-    assert len(MISTAKES) >= 24
+    assert len(MISTAKES) >= 100
     assert len(STYLES) >= 8
     ids = [m.id for m in MISTAKES] + [s.id for s in STYLES]
     assert len(ids) == len(set(ids)), "corpus ids must be unique"
@@ -102,11 +103,47 @@ def test_build_replaces_one_function_and_keeps_the_rest(tmp_path):
 
 # --------------------------------------------------------------------------- mistakes
 
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory):
+    """graded(mistake, seed): the Report of one corpus entry, graded once per test module run
+    (the per-entry tests and the diagnosis share read the same reports)."""
+    reports = {}
+
+    def get(mistake, seed):
+        if (mistake.id, seed) not in reports:
+            folder = build(tmp_path_factory.mktemp(mistake.id),
+                           functions={(mistake.module, mistake.function): mistake.code})
+            reports[mistake.id, seed] = grade(folder, seed=seed)
+        return reports[mistake.id, seed]
+    return get
+
+
+def named(mistake, report) -> bool:
+    """The feedback names the mistake: a failed check of the wrong function carries the hint the
+    entry expects, and no hint of the report is one the entry calls misleading."""
+    target = [c for c in report.checks if c.key == f"{mistake.module}.{mistake.function}"
+              and not c.passed]
+    return (mistake.hint is not None and any(mistake.hint in (c.hint or "") for c in target)
+            and not any(f in (c.hint or "") for c in report.checks for f in mistake.not_hints))
+
+
+@pytest.mark.parametrize("seed", MISTAKE_SEEDS)
+def test_most_wrong_functions_get_a_specific_correct_diagnosis(graded, seed):
+    """The measurement: the share of corpus entries (wrong functions) whose feedback names the
+    mistake (entries that expect no hint count against it). benchmarks/bench_diagnosis.py prints
+    the same per entry."""
+    missed = [m.id for m in MISTAKES if not named(m, graded(m, seed))]
+    share = 1 - len(missed) / len(MISTAKES)
+    print(f"\ndiagnosis share, seed {seed}: {len(MISTAKES) - len(missed)}/{len(MISTAKES)} = "
+          f"{share:.1%}; not named: {', '.join(missed)}")
+    assert share >= DIAGNOSIS_FLOOR, (f"only {share:.1%} of the wrong functions are diagnosed "
+                                      f"(floor {DIAGNOSIS_FLOOR:.0%}); not named: {missed}")
+
+
 @pytest.mark.parametrize("seed", MISTAKE_SEEDS)
 @pytest.mark.parametrize("mistake", MISTAKES, ids=lambda m: m.id)
-def test_mistake_loses_points_in_its_own_function_only(mistake, seed, tmp_path):
-    folder = build(tmp_path / mistake.id, functions={(mistake.module, mistake.function): mistake.code})
-    report = grade(folder, seed=seed)
+def test_mistake_loses_points_in_its_own_function_only(mistake, seed, graded):
+    report = graded(mistake, seed)
     no_infrastructure_trouble(report)
     functions = {f.key: f for f in report.functions}
     assert set(functions) == set(lecture.rubric())
@@ -156,6 +193,8 @@ def test_valid_style_gets_full_marks(style, seed, tmp_path):
     bad = failing(report.checks)
     assert not bad, f"{style.id} ({style.description}), seed {seed}: a right answer lost points:\n{show(bad)}"
     assert report.score == report.max_score == 100
+    hinted = [c for c in report.checks if c.hint]
+    assert not hinted, f"{style.id}, seed {seed}: a right answer got a hint:\n{show(hinted)}"
 
 
 DEBIAN_PYTHON = "/usr/bin/python3"  # reachable by the worker uids; tests/test_isolation.py does the same

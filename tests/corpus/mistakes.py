@@ -41,7 +41,8 @@ class Mistake:
 
 
 TRAIN = ("train",)
-FIXED_LR = ("not a fixed 0.1",)  # a gradient off by 2 moves θ like lr 0.1 when lr is 0.05 or 0.2
+FIXED_LR = ("not a fixed 0.1",)
+NO_STEPS = ("fails its own checks", "fail their own checks")  # steps that fail only STYLE are no cause  # a gradient off by 2 moves θ like lr 0.1 when lr is 0.05 or 0.2
 
 MISTAKES = [
     # ------------------------------------------------------------------ linear_regression_basic
@@ -66,7 +67,7 @@ MISTAKES = [
             def predict(x, w, b):
                 return np.float64(w * x + b)
             """, hint="plain-Python version", kinds=("style",), cascade=TRAIN,
-            cascade_kinds=("style",)),
+            cascade_kinds=("style",), not_hints=NO_STEPS),
     Mistake("basic-predict-numpy-inside", BASIC, "predict",
             "imports NumPy inside predict (np.dot): right values, only the style point of predict "
             "(and of train, which calls predict) is lost",
@@ -75,7 +76,7 @@ MISTAKES = [
                 import numpy as np
                 return float(np.dot(w, x) + b)
             """, hint="plain-Python version", kinds=("style",), cascade=TRAIN,
-            cascade_kinds=("style",)),
+            cascade_kinds=("style",), not_hints=NO_STEPS),
     Mistake("basic-predict-hard-coded", BASIC, "predict",
             "an if-chain on the worked inputs of slides 6 and 20, 0 elsewhere",
             """
@@ -85,7 +86,7 @@ MISTAKES = [
                 if (x, w, b) == (3.0, 2.0, 2.0):
                     return 8.0
                 return 0.0
-            """, cascade=TRAIN),
+            """, hint='worked values but not', cascade=TRAIN),
     Mistake("basic-loss-not-squared", BASIC, "loss", "the difference is not squared: L = ŷ − y",
             """
             def loss(y_hat, y):
@@ -95,12 +96,12 @@ MISTAKES = [
             """
             def loss(y_hat, y):
                 return abs(y_hat - y)
-            """, hint="square the difference", cascade=TRAIN),
+            """, hint='|ŷ − y|', cascade=TRAIN),
     Mistake("basic-loss-hard-coded", BASIC, "loss", "returns slide 6's value 144 for every input",
             """
             def loss(y_hat, y):
                 return 144.0
-            """, cascade=TRAIN),
+            """, hint='whatever its inputs', cascade=TRAIN),
     Mistake("basic-gradient-no-factor-2", BASIC, "gradient",
             "the factor 2 is missing: dw = x(ŷ − y), db = ŷ − y",
             """
@@ -252,7 +253,7 @@ MISTAKES = [
             """
             def gradient(x, y_hat, y):
                 return (2 * x * (y_hat - y)).tolist()
-            """, kinds=("contract",), cascade=TRAIN),
+            """, hint='Python list', kinds=("contract",), cascade=TRAIN),
     Mistake("numpy-gradient-hard-coded", NUMPY, "gradient",
             "an if-chain on the worked inputs of slides 6 and 20, zeros elsewhere",
             """
@@ -262,7 +263,7 @@ MISTAKES = [
                 if list(x) == [1.0, 3.0] and y_hat == 8.0 and y == 22.0:
                     return np.array([-28.0, -84.0])
                 return np.zeros_like(x)
-            """, cascade=TRAIN),
+            """, hint='worked values but not', cascade=TRAIN),
     Mistake("numpy-update-no-lr", NUMPY, "update", "forgets the learning rate: θ − ∇θL",
             """
             def update(theta, grad, lr):
@@ -307,7 +308,7 @@ MISTAKES = [
                         losses.append(loss(y_hat, y[i]))
                         theta = update(theta, gradient(X[i], y_hat, y[i]), lr)
                 return theta, losses
-            """),
+            """, hint='take the samples in data order'),
     Mistake("numpy-train-no-update", NUMPY, "train",
             "computes the new θ but never keeps it (update's result is dropped)",
             """
@@ -470,7 +471,7 @@ MISTAKES = [
             """
             def classify(y_hat, threshold=0.5):
                 return round(y_hat)
-            """),
+            """, hint='ŷ > 0.5'),
     Mistake("logistic-classify-probability", LOGISTIC, "classify",
             "returns ŷ itself, not a class",
             """
@@ -510,4 +511,478 @@ MISTAKES = [
                         theta = update(theta, gradient(x_i, y_hat, y_i), 0.1)
                 return theta, losses
             """, hint="not a fixed 0.1"),
+]
+
+
+# ---------------------------------------------------------------------- more of each class
+# Mistakes whose numbers coincide with another's on the slides' worked inputs (w = b = 2, x = 2),
+# mistakes whose values equal another's everywhere tried, train loops with one loss per epoch,
+# full-batch updates or the initial θ returned, and not-finite results with a known cause.
+
+MISTAKES += [
+    # ------------------------------------------------------------------ linear_regression_basic
+    Mistake("basic-predict-minus-bias", BASIC, "predict", "subtracts the bias: ŷ = wx − b",
+            """
+            def predict(x, w, b):
+                return w * x - b
+            """, hint="the bias is subtracted", cascade=TRAIN),
+    Mistake("basic-predict-w-plus-b", BASIC, "predict", "forgets x: ŷ = w + b",
+            """
+            def predict(x, w, b):
+                return w + b
+            """, hint="x is missing", cascade=TRAIN, not_hints=("the bias b is missing",)),
+    Mistake("basic-loss-sqrt-of-square", BASIC, "loss",
+            "√((ŷ − y)²), which is |ŷ − y|: the square is taken, then undone",
+            """
+            import math
+
+
+            def loss(y_hat, y):
+                return math.sqrt((y_hat - y) ** 2)
+            """, hint="|ŷ − y|", cascade=TRAIN, not_hints=("square the difference",)),
+    Mistake("basic-loss-squares-apart", BASIC, "loss", "ŷ² − y²: each squared on its own",
+            """
+            def loss(y_hat, y):
+                return y_hat ** 2 - y ** 2
+            """, hint="ŷ² − y²", cascade=TRAIN),
+    Mistake("basic-loss-derivative", BASIC, "loss", "returns the derivative 2(ŷ − y), not the loss",
+            """
+            def loss(y_hat, y):
+                return 2 * (y_hat - y)
+            """, hint="the derivative", cascade=TRAIN),
+    Mistake("basic-gradient-db-no-2", BASIC, "gradient",
+            "the factor 2 only in dw: dw = 2x(ŷ − y), db = ŷ − y",
+            """
+            def gradient(x, y_hat, y):
+                return 2 * x * (y_hat - y), y_hat - y
+            """, hint="∂L/∂b lacks the factor 2", cascade=TRAIN),
+    Mistake("basic-gradient-dw-no-2", BASIC, "gradient",
+            "the factor 2 only in db: dw = x(ŷ − y), db = 2(ŷ − y); on slide 6 (x = 2) this is "
+            "also what 'no x in dw' gives",
+            """
+            def gradient(x, y_hat, y):
+                return x * (y_hat - y), 2 * (y_hat - y)
+            """, hint="∂L/∂w lacks the factor 2", cascade=TRAIN,
+            not_hints=("∂L/∂w has the factor x",)),
+    Mistake("basic-gradient-precedence", BASIC, "gradient",
+            "parentheses left out: 2 * x * y_hat - y and 2 * y_hat - y",
+            """
+            def gradient(x, y_hat, y):
+                return 2 * x * y_hat - y, 2 * y_hat - y
+            """, hint="parentheses", cascade=TRAIN),
+    Mistake("basic-gradient-sign-no-2", BASIC, "gradient",
+            "both the sign and the factor 2: x(y − ŷ), y − ŷ",
+            """
+            def gradient(x, y_hat, y):
+                return x * (y - y_hat), y - y_hat
+            """, hint="the sign is flipped and the factor 2 is missing", cascade=TRAIN),
+    Mistake("basic-gradient-numpy-inside", BASIC, "gradient",
+            "np.multiply inside gradient: right values, only the style points of gradient and "
+            "train are lost, and train's hint must not blame a step that fails only its style",
+            """
+            def gradient(x, y_hat, y):
+                import numpy as np
+                return float(np.multiply(2 * x, y_hat - y)), float(2 * (y_hat - y))
+            """, hint="plain-Python version", kinds=("style",), cascade=TRAIN,
+            cascade_kinds=("style",), not_hints=NO_STEPS),
+    Mistake("basic-update-crossed", BASIC, "update",
+            "w stepped with db and b with dw; on slides 6–7 (w = b) it gives what swapped results give",
+            """
+            def update(w, b, dw, db, lr):
+                return w - lr * db, b - lr * dw
+            """, hint="crossed", cascade=TRAIN, not_hints=("the results are swapped",)),
+    Mistake("basic-update-returns-step", BASIC, "update", "returns the step η·dw, η·db instead of w, b",
+            """
+            def update(w, b, dw, db, lr):
+                return lr * dw, lr * db
+            """, hint="the step", cascade=TRAIN),
+    Mistake("basic-update-b-kept", BASIC, "update", "updates w only: b is returned unchanged",
+            """
+            def update(w, b, dw, db, lr):
+                return w - lr * dw, b
+            """, hint="b is not updated", cascade=TRAIN),
+    Mistake("basic-train-one-loss-per-epoch", BASIC, "train",
+            "losses.append outside the sample loop: one loss (the last sample's) per epoch",
+            """
+            def train(xs, ys, w, b, lr, epochs):
+                losses = []
+                for _ in range(epochs):
+                    for x, y in zip(xs, ys):
+                        y_hat = predict(x, w, b)
+                        current = loss(y_hat, y)
+                        dw, db = gradient(x, y_hat, y)
+                        w, b = update(w, b, dw, db, lr)
+                    losses.append(current)
+                return w, b, losses
+            """, hint="one loss per epoch"),
+    Mistake("basic-train-mean-loss-per-epoch", BASIC, "train",
+            "records the epoch's mean loss instead of each sample's",
+            """
+            def train(xs, ys, w, b, lr, epochs):
+                losses = []
+                for _ in range(epochs):
+                    total = 0.0
+                    for x, y in zip(xs, ys):
+                        y_hat = predict(x, w, b)
+                        total += loss(y_hat, y)
+                        dw, db = gradient(x, y_hat, y)
+                        w, b = update(w, b, dw, db, lr)
+                    losses.append(total / len(xs))
+                return w, b, losses
+            """, hint="one loss per epoch"),
+    Mistake("basic-train-full-batch", BASIC, "train",
+            "full-batch gradient descent: the gradients of an epoch averaged, one update per epoch",
+            """
+            def train(xs, ys, w, b, lr, epochs):
+                losses = []
+                for _ in range(epochs):
+                    sum_dw = sum_db = 0.0
+                    for x, y in zip(xs, ys):
+                        y_hat = predict(x, w, b)
+                        losses.append(loss(y_hat, y))
+                        dw, db = gradient(x, y_hat, y)
+                        sum_dw += dw
+                        sum_db += db
+                    w, b = update(w, b, sum_dw / len(xs), sum_db / len(xs), lr)
+                return w, b, losses
+            """, hint="full-batch"),
+    Mistake("basic-train-returns-initial", BASIC, "train",
+            "trains new_w, new_b but returns the w, b it was given",
+            """
+            def train(xs, ys, w, b, lr, epochs):
+                new_w, new_b = w, b
+                losses = []
+                for _ in range(epochs):
+                    for x, y in zip(xs, ys):
+                        y_hat = predict(x, new_w, new_b)
+                        losses.append(loss(y_hat, y))
+                        dw, db = gradient(x, y_hat, y)
+                        new_w, new_b = update(new_w, new_b, dw, db, lr)
+                return w, b, losses
+            """, hint="the initial"),
+    Mistake("basic-train-returns-b-w", BASIC, "train", "returns (b, w, losses) instead of (w, b, losses)",
+            """
+            def train(xs, ys, w, b, lr, epochs):
+                losses = []
+                for _ in range(epochs):
+                    for x, y in zip(xs, ys):
+                        y_hat = predict(x, w, b)
+                        losses.append(loss(y_hat, y))
+                        dw, db = gradient(x, y_hat, y)
+                        w, b = update(w, b, dw, db, lr)
+                return b, w, losses
+            """, hint="w and b are swapped"),
+
+    # ------------------------------------------------------------------ linear_regression_numpy
+    Mistake("numpy-predict-bias-twice", NUMPY, "predict", "adds the bias again: θᵀx + θ₀",
+            """
+            def predict(x, theta):
+                return x @ theta + theta[0]
+            """, hint="the bias is counted twice", cascade=TRAIN),
+    Mistake("numpy-loss-sqrt-of-square", NUMPY, "loss", "np.sqrt((ŷ − y)²), which is |ŷ − y|",
+            """
+            def loss(y_hat, y):
+                return np.sqrt((y_hat - y) ** 2)
+            """, hint="|ŷ − y|", cascade=TRAIN, not_hints=("square the difference",)),
+    Mistake("numpy-loss-reversed-not-squared", NUMPY, "loss", "y − ŷ, neither squared",
+            """
+            def loss(y_hat, y):
+                return y - y_hat
+            """, hint="square the difference", cascade=TRAIN),
+    Mistake("numpy-gradient-sign-no-2", NUMPY, "gradient", "x(y − ŷ): the sign and the factor 2",
+            """
+            def gradient(x, y_hat, y):
+                return x * (y - y_hat)
+            """, hint="the sign is flipped and the factor 2 is missing", cascade=TRAIN),
+    Mistake("numpy-gradient-reversed", NUMPY, "gradient", "the gradient's entries in reverse order",
+            """
+            def gradient(x, y_hat, y):
+                return (2 * x * (y_hat - y))[::-1]
+            """, hint="the two parts are swapped", cascade=TRAIN),
+    Mistake("numpy-update-returns-step", NUMPY, "update", "returns η∇θL instead of the new θ",
+            """
+            def update(theta, grad, lr):
+                return lr * grad
+            """, hint="the step", cascade=TRAIN),
+    Mistake("numpy-update-divides-lr", NUMPY, "update", "θ − ∇θL / η",
+            """
+            def update(theta, grad, lr):
+                return theta - grad / lr
+            """, hint="divides", cascade=TRAIN),
+    Mistake("numpy-update-plus", NUMPY, "update", "climbs the gradient: θ + η∇θL",
+            """
+            def update(theta, grad, lr):
+                return theta + lr * grad
+            """, hint="step against the gradient", cascade=TRAIN),
+    Mistake("numpy-train-one-loss-per-epoch", NUMPY, "train",
+            "losses.append after the sample loop: the last sample's loss, once per epoch",
+            """
+            def train(X, y, theta, lr, epochs):
+                losses = []
+                for _ in range(epochs):
+                    for x_i, y_i in zip(X, y):
+                        y_hat = predict(x_i, theta)
+                        current = loss(y_hat, y_i)
+                        theta = update(theta, gradient(x_i, y_hat, y_i), lr)
+                    losses.append(current)
+                return theta, losses
+            """, hint="one loss per epoch"),
+    Mistake("numpy-train-full-batch", NUMPY, "train",
+            "full batch: the mean gradient over X at the epoch's θ, one update per epoch",
+            """
+            def train(X, y, theta, lr, epochs):
+                losses = []
+                for _ in range(epochs):
+                    grads = []
+                    for x_i, y_i in zip(X, y):
+                        y_hat = predict(x_i, theta)
+                        losses.append(loss(y_hat, y_i))
+                        grads.append(gradient(x_i, y_hat, y_i))
+                    theta = update(theta, np.mean(grads, axis=0), lr)
+                return theta, losses
+            """, hint="full-batch"),
+    Mistake("numpy-train-full-batch-sum", NUMPY, "train",
+            "full batch with the gradients summed, one update per epoch",
+            """
+            def train(X, y, theta, lr, epochs):
+                losses = []
+                for _ in range(epochs):
+                    total = np.zeros_like(theta)
+                    for x_i, y_i in zip(X, y):
+                        y_hat = predict(x_i, theta)
+                        losses.append(loss(y_hat, y_i))
+                        total = total + gradient(x_i, y_hat, y_i)
+                    theta = update(theta, total, lr)
+                return theta, losses
+            """, hint="full-batch"),
+    Mistake("numpy-train-returns-initial", NUMPY, "train",
+            "keeps the trained θ in new_theta and returns the θ it was given",
+            """
+            def train(X, y, theta, lr, epochs):
+                new_theta = theta.copy()
+                losses = []
+                for _ in range(epochs):
+                    for x_i, y_i in zip(X, y):
+                        y_hat = predict(x_i, new_theta)
+                        losses.append(loss(y_hat, y_i))
+                        new_theta = update(new_theta, gradient(x_i, y_hat, y_i), lr)
+                return theta, losses
+            """, hint="the initial"),
+    Mistake("numpy-train-loss-after-update", NUMPY, "train", "records the loss after the update",
+            """
+            def train(X, y, theta, lr, epochs):
+                losses = []
+                for _ in range(epochs):
+                    for x_i, y_i in zip(X, y):
+                        theta = update(theta, gradient(x_i, predict(x_i, theta), y_i), lr)
+                        losses.append(loss(predict(x_i, theta), y_i))
+                return theta, losses
+            """, hint="record each loss before the update"),
+    Mistake("numpy-train-epochs-from-1", NUMPY, "train", "range(1, epochs): one epoch too few",
+            """
+            def train(X, y, theta, lr, epochs):
+                losses = []
+                for _ in range(1, epochs):
+                    for x_i, y_i in zip(X, y):
+                        y_hat = predict(x_i, theta)
+                        losses.append(loss(y_hat, y_i))
+                        theta = update(theta, gradient(x_i, y_hat, y_i), lr)
+                return theta, losses
+            """, hint="passes over the data"),
+    Mistake("numpy-train-running-total", NUMPY, "train",
+            "appends the running total of the losses instead of each loss",
+            """
+            def train(X, y, theta, lr, epochs):
+                losses, total = [], 0.0
+                for _ in range(epochs):
+                    for x_i, y_i in zip(X, y):
+                        y_hat = predict(x_i, theta)
+                        total += loss(y_hat, y_i)
+                        losses.append(total)
+                        theta = update(theta, gradient(x_i, y_hat, y_i), lr)
+                return theta, losses
+            """, hint="running total"),
+
+    # ------------------------------------------------------------------ logistic_regression
+    Mistake("logistic-sigmoid-no-reciprocal", LOGISTIC, "sigmoid", "1 + e^(−z), not its reciprocal",
+            """
+            def sigmoid(z):
+                return 1 + np.exp(-z)
+            """, hint="reciprocal", cascade=("predict", "train")),
+    Mistake("logistic-sigmoid-one-minus", LOGISTIC, "sigmoid", "1 / (1 − e^(−z))",
+            """
+            def sigmoid(z):
+                return 1 / (1 - np.exp(-z))
+            """, hint="1 − e^(−z)", cascade=("predict", "train")),
+    Mistake("logistic-sigmoid-ratio-minus", LOGISTIC, "sigmoid",
+            "e^(−z) / (1 + e^(−z)), which is σ(−z)",
+            """
+            def sigmoid(z):
+                return np.exp(-z) / (1 + np.exp(-z))
+            """, hint="σ(−z)", cascade=("predict", "train")),
+    Mistake("logistic-predict-one-minus-sigma", LOGISTIC, "predict", "1 − σ(θᵀx), which is σ(−z)",
+            """
+            def predict(x, theta):
+                return 1 - sigmoid(x @ theta)
+            """, hint="this is σ(−z)", cascade=TRAIN),
+    Mistake("logistic-predict-bias-twice", LOGISTIC, "predict", "σ(θᵀx + θ₀): the bias twice",
+            """
+            def predict(x, theta):
+                return sigmoid(x @ theta + theta[0])
+            """, hint="the bias is counted twice", cascade=TRAIN),
+    Mistake("logistic-loss-first-term-only", LOGISTIC, "loss", "−y log ŷ only",
+            """
+            def loss(y_hat, y):
+                return -y * np.log(y_hat)
+            """, hint="only the term −y log ŷ", cascade=TRAIN),
+    Mistake("logistic-loss-second-term-only", LOGISTIC, "loss",
+            "−(1 − y) log(1 − ŷ) only: right on every worked value (all have y = 0)",
+            """
+            def loss(y_hat, y):
+                return -(1 - y) * np.log(1 - y_hat)
+            """, hint="only the term −(1 − y) log(1 − ŷ)", cascade=TRAIN),
+    Mistake("logistic-loss-log2", LOGISTIC, "loss", "log base 2",
+            """
+            def loss(y_hat, y):
+                return -y * np.log2(y_hat) - (1 - y) * np.log2(1 - y_hat)
+            """, hint="natural log", cascade=TRAIN),
+    Mistake("logistic-loss-second-sign", LOGISTIC, "loss", "+ (1 − y) log(1 − ŷ): the second sign",
+            """
+            def loss(y_hat, y):
+                return -y * np.log(y_hat) + (1 - y) * np.log(1 - y_hat)
+            """, hint="second term", cascade=TRAIN),
+    Mistake("logistic-loss-log-one-minus-y", LOGISTIC, "loss",
+            "a typo, log(1 − y) for log(1 − ŷ): 0 for y = 0, NaN (0·log 0) for y = 1",
+            """
+            def loss(y_hat, y):
+                return -y * np.log(y_hat) - (1 - y) * np.log(1 - y)
+            """, hint="log(1 − y)", cascade=TRAIN),
+    Mistake("logistic-gradient-dl-dyhat", LOGISTIC, "gradient",
+            "∂L/∂ŷ times x: x(ŷ − y) / (ŷ(1 − ŷ)), the σ′ of the chain rule left out",
+            """
+            def gradient(x, y_hat, y):
+                return x * (y_hat - y) / (y_hat * (1 - y_hat))
+            """, hint="∂L/∂ŷ", cascade=TRAIN),
+    Mistake("logistic-gradient-precedence", LOGISTIC, "gradient", "x * y_hat - y: parentheses",
+            """
+            def gradient(x, y_hat, y):
+                return x * y_hat - y
+            """, hint="parentheses", cascade=TRAIN),
+    Mistake("logistic-update-returns-step", LOGISTIC, "update", "returns η∇θL",
+            """
+            def update(theta, grad, lr):
+                return lr * grad
+            """, hint="the step", cascade=TRAIN),
+    Mistake("logistic-update-no-lr", LOGISTIC, "update", "θ − ∇θL",
+            """
+            def update(theta, grad, lr):
+                return theta - grad
+            """, hint="multiply the gradient by the learning rate", cascade=TRAIN),
+    Mistake("logistic-classify-inverted", LOGISTIC, "classify", "1 when ŷ < threshold",
+            """
+            def classify(y_hat, threshold=0.5):
+                return int(y_hat < threshold)
+            """, hint="inverted"),
+    Mistake("logistic-classify-strict-fixed", LOGISTIC, "classify", "ŷ > 0.5, whatever the threshold",
+            """
+            def classify(y_hat, threshold=0.5):
+                return int(y_hat > 0.5)
+            """, hint="ŷ > 0.5"),
+    Mistake("logistic-train-one-loss-per-epoch", LOGISTIC, "train", "one loss per epoch (the last)",
+            """
+            def train(X, y, theta, lr, epochs):
+                losses = []
+                for _ in range(epochs):
+                    for x_i, y_i in zip(X, y):
+                        y_hat = predict(x_i, theta)
+                        current = loss(y_hat, y_i)
+                        theta = update(theta, gradient(x_i, y_hat, y_i), lr)
+                    losses.append(current)
+                return theta, losses
+            """, hint="one loss per epoch"),
+    Mistake("logistic-train-full-batch", LOGISTIC, "train",
+            "full batch, vectorized: one averaged update per epoch, the epoch's losses",
+            """
+            def train(X, y, theta, lr, epochs):
+                losses = []
+                for _ in range(epochs):
+                    y_hat = sigmoid(X @ theta)
+                    losses.extend(-y * np.log(y_hat) - (1 - y) * np.log(1 - y_hat))
+                    theta = theta - lr * X.T @ (y_hat - y) / len(X)
+                return theta, losses
+            """, hint="full-batch"),
+    Mistake("logistic-train-returns-initial", LOGISTIC, "train", "returns the θ it was given",
+            """
+            def train(X, y, theta, lr, epochs):
+                current = theta
+                losses = []
+                for _ in range(epochs):
+                    for x_i, y_i in zip(X, y):
+                        y_hat = predict(x_i, current)
+                        losses.append(loss(y_hat, y_i))
+                        current = update(current, gradient(x_i, y_hat, y_i), lr)
+                return theta, losses
+            """, hint="the initial"),
+    Mistake("logistic-train-reversed", LOGISTIC, "train", "the samples last to first",
+            """
+            def train(X, y, theta, lr, epochs):
+                losses = []
+                for _ in range(epochs):
+                    for i in range(len(X) - 1, -1, -1):
+                        y_hat = predict(X[i], theta)
+                        losses.append(loss(y_hat, y[i]))
+                        theta = update(theta, gradient(X[i], y_hat, y[i]), lr)
+                return theta, losses
+            """, hint="take the samples in data order"),
+
+    # ------------------------------------------------------------------ the rest of the catalogue
+    Mistake("basic-predict-bias-only", BASIC, "predict", "returns b: the line's intercept only",
+            """
+            def predict(x, w, b):
+                return b
+            """, hint="the bias b alone", cascade=TRAIN),
+    Mistake("basic-loss-sum-squared", BASIC, "loss", "(ŷ + y)²: a plus for the minus",
+            """
+            def loss(y_hat, y):
+                return (y_hat + y) ** 2
+            """, hint="(ŷ + y)²", cascade=TRAIN),
+    Mistake("basic-update-unchanged", BASIC, "update", "returns w and b as they came",
+            """
+            def update(w, b, dw, db, lr):
+                w - lr * dw
+                b - lr * db
+                return w, b
+            """, hint="θ comes back unchanged", cascade=TRAIN),
+    Mistake("numpy-gradient-loss-times-x", NUMPY, "gradient", "x(ŷ − y)²: the loss, not its derivative",
+            """
+            def gradient(x, y_hat, y):
+                return x * (y_hat - y) ** 2
+            """, hint="the loss times x", cascade=TRAIN),
+    Mistake("numpy-update-bias-only", NUMPY, "update", "steps θ₀ only: the weights stay",
+            """
+            def update(theta, grad, lr):
+                new = theta.copy()
+                new[0] = theta[0] - lr * grad[0]
+                return new
+            """, hint="w is not updated", cascade=TRAIN),
+    Mistake("logistic-predict-exp", LOGISTIC, "predict", "e^(−θᵀx): the sigmoid's inside only",
+            """
+            def predict(x, theta):
+                return np.exp(-(x @ theta))
+            """, hint="your ŷ equals e^(−z)", cascade=TRAIN),
+    Mistake("logistic-sigmoid-exp-only", LOGISTIC, "sigmoid", "e^(−z) alone",
+            """
+            def sigmoid(z):
+                return np.exp(-z)
+            """, hint="your σ(z) equals e^(−z)", cascade=("predict", "train")),
+    Mistake("logistic-sigmoid-tanh-no-half", LOGISTIC, "sigmoid", "½(1 + tanh(z)): the z/2 forgotten",
+            """
+            def sigmoid(z):
+                return 0.5 * (1 + np.tanh(z))
+            """, hint="σ(2z)", cascade=("predict", "train")),
+    Mistake("logistic-update-returns-gradient", LOGISTIC, "update", "returns the gradient it was given",
+            """
+            def update(theta, grad, lr):
+                return grad
+            """, hint="the gradient itself", cascade=TRAIN),
 ]
