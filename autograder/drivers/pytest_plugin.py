@@ -107,8 +107,6 @@ def pytest_configure(config):
         mode = "only"
     if not submission.is_dir():
         raise pytest.UsageError(f"--gdkit: {submission} is not a folder")
-    from ..engine.grader import Grader
-
     seed = _option(config, "seed")
     try:
         chosen = policy.Policy(timeout=float(_option(config, "timeout") or policy.TIMEOUT),
@@ -116,8 +114,17 @@ def pytest_configure(config):
                                layer=_option(config, "isolation") or "auto")
     except ValueError as e:
         raise pytest.UsageError(f"--gdkit: {e}") from None
-    config.stash[_GRADER] = Grader(submission, seed=None if seed is None else int(seed),
-                                   policy=chosen)
+    from ..engine.workers import Workers
+
+    workers = Workers(submission, chosen)   # they start before NumPy and the checks load
+    try:
+        from ..engine.grader import Grader
+
+        config.stash[_GRADER] = Grader(submission, seed=None if seed is None else int(seed),
+                                       policy=chosen, workers=workers)
+    except BaseException:
+        workers.close()
+        raise
     config.stash[_RESULTS] = []
     config.stash[_MODE] = mode
 
