@@ -467,7 +467,7 @@ def cell_seconds(cell) -> float:
 
 
 def source_of_outputs(cell):
-    for output in cell["outputs"]:
+    for output in cell.get("outputs", []):
         if output["output_type"] == "stream":
             yield output["text"] if isinstance(output["text"], str) else "".join(output["text"])
 
