@@ -170,8 +170,10 @@ def sigmoid_checks():
                 raise Failure(f"σ of an array of shape {shape} must be an array of the same shape; "
                               f"got {describe_type(got)}", inputs={"z": fmt(z)}, got=fmt(got))
             if not close(got, oracles.sigmoid(z)):
+                seen = [diagnose.Observation({"z": z}, np.asarray(got, dtype=float), oracles.sigmoid(z))]
                 raise Failure("σ must apply to every entry of the array", inputs={"z": fmt(z)},
-                              expected=fmt(oracles.sigmoid(z)), got=fmt(got))
+                              expected=fmt(oracles.sigmoid(z)), got=fmt(got),
+                              hint=diagnose.diagnose("any", "sigmoid", seen, sigmoid_probe(ctx)))
 
     @check("sigmoid", "returns a float for a number", "contract", "24")
     def scalar(ctx):
@@ -181,7 +183,8 @@ def sigmoid_checks():
             raise Failure(f"σ of a number must be a number; got {describe_type(got)}",
                           inputs={"z": fmt(z)}, got=fmt(got))
         if not np.isfinite(float(got)):
-            raise Failure("σ(z) is not finite", inputs={"z": fmt(z)}, got=fmt(got))
+            raise Failure("σ(z) is not finite", inputs={"z": fmt(z)}, got=fmt(got),
+                          hint=diagnose.not_finite_hint("any", "sigmoid"))
         if isinstance(got, np.ndarray):
             return "a 0-d array works here; the contract says a float"
         return None

@@ -58,10 +58,29 @@ class Adapter:
         args, inputs = self.args(function, **canon)
         try:
             value = ctx.call(function, *args)
-            return self.read(function, value, **canon), value, inputs
         except Failure as f:
             f.inputs = {**inputs, **f.inputs}
             raise
+        try:
+            return self.read(function, value, **canon), value, inputs
+        except Failure as f:   # it returned, but not the contract's type
+            f.inputs = {**inputs, **f.inputs}
+            f.hint = f.hint or shape_hint(self, function, value, canon)
+            raise
+
+
+def shape_hint(adapter, function, value, canon):
+    """Why a result could not be read as the contract's type, where the cause is plain."""
+    if value is None:
+        return (f"your {function} returned None: the `return` is missing (an in-place change "
+                "such as theta -= ... or list.append returns None; return the result itself)")
+    if function == "predict" and isinstance(value, np.ndarray) and value.shape == np.shape(canon["x"]):
+        if np.allclose(np.sum(value), np.dot(canon["theta"], canon["x"])) or (
+                adapter.model == "logistic" and np.allclose(
+                    np.asarray(value, float), oracles.sigmoid(np.asarray(canon["theta"]) * canon["x"]))):
+            return ("your ŷ is an array, x * theta entry by entry: θᵀx is their sum, x @ theta "
+                    "(or np.dot), a single number (slide 14)")
+    return None
 
 
 # --------------------------------------------------------------------------- helpers
@@ -383,10 +402,13 @@ def contract_check(adapter, function):
         try:
             value = ctx.call(function, *args)
             note = adapter.contract(function, value, **canon)
+            got = adapter.read(function, value, **canon)
             try:
-                finite(adapter.read(function, value, **canon))
+                finite(got)
             except Failure as f:
-                f.hint = diagnose.not_finite_hint(adapter.model, function, canon)
+                f.hint = diagnose.diagnose(adapter.model, function, [diagnose.Observation(canon, got)],
+                                           prober(ctx, adapter, function)) or \
+                    diagnose.not_finite_hint(adapter.model, function, canon)
                 raise
         except Failure as f:
             f.inputs = {**inputs, **f.inputs}

@@ -194,6 +194,12 @@ LOGISTIC_LOSS = [
     Mistake("log(1 − y)", lambda y_hat, y: float(-y * np.log(y_hat) - (1 - y) * np.log(1 - y)),
             "you take log(1 − y) where the lecture has log(1 − ŷ): that is 0 for y = 0 and 0·log 0 "
             "= NaN for y = 1; L = −y log ŷ − (1 − y) log(1 − ŷ) (slide 28)"),
+    Mistake("halved", lambda y_hat, y: _bce(y_hat, y) / 2,
+            "your L is half the cross-entropy (a mean of its two terms?): the lecture's loss has no "
+            "½, L = −y log ŷ − (1 − y) log(1 − ŷ) (slide 28)"),
+    Mistake("y ignored", lambda y_hat, y: float(-np.log(y_hat)),
+            "your L equals −log ŷ whatever y: that is the loss for y = 1 only; "
+            "L = −y log ŷ − (1 − y) log(1 − ŷ) (slide 28)"),
     Mistake("absolute", lambda y_hat, y: float(abs(y_hat - y)),
             "your L equals |ŷ − y|: logistic regression uses the cross-entropy "
             "L = −y log ŷ − (1 − y) log(1 − ŷ) (slide 28)"),
@@ -270,6 +276,10 @@ UPDATE = [
     Mistake("crossed", _only_d1(lambda theta, grad, lr: _a(theta) - lr * _a(grad)[::-1]),
             "the parts are crossed: your w was stepped with ∂L/∂b and your b with ∂L/∂w; "
             "w ← w − η·dw, b ← b − η·db (slide 8)"),
+    Mistake("b with dw", _only_d1(lambda theta, grad, lr: _a(theta) - lr * grad[1]),
+            "b was stepped with ∂L/∂w (copy-paste?): b ← b − η·db, and w ← w − η·dw (slide 8)"),
+    Mistake("w with db", _only_d1(lambda theta, grad, lr: _a(theta) - lr * grad[0]),
+            "w was stepped with ∂L/∂b (copy-paste?): w ← w − η·dw, and b ← b − η·db (slide 8)"),
     Mistake("the step", lambda theta, grad, lr: lr * _a(grad),
             "you returned the step η∇θL, not the new parameters: θ − η∇θL (slide 8)"),
     Mistake("minus the step", lambda theta, grad, lr: -lr * _a(grad),
@@ -331,7 +341,8 @@ def _steps(model, theta, x, y):
     return y_hat, oracles.loss(model, y_hat, y), oracles.gradient(model, x, y_hat, y)
 
 
-def _train(model, X, y, theta, lr, epochs, *, losses="each", batch=None, keep=False):
+def _train(model, X, y, theta, lr, epochs, *, losses="each", batch=None, keep=False,
+           loss_args=False):
     """A training run with one known change: `losses` (each, after, last, mean, sum, running,
     last-epoch), `batch` (None: one sample at a time; mean or sum: one update per epoch), `keep`
     (the initial θ returned)."""
@@ -348,6 +359,8 @@ def _train(model, X, y, theta, lr, epochs, *, losses="each", batch=None, keep=Fa
                     theta = oracles.update(theta, g, lr)
                 if losses == "after":
                     L = oracles.loss(model, oracles.predict(model, theta, X[i]), y[i])
+                if loss_args:
+                    L = oracles.loss(model, y[i], y_hat)
                 total += L
                 epoch.append(total if losses == "running" else L)
             if batch:
@@ -400,11 +413,16 @@ def train_mistakes(model):
         def value(X, y, theta, lr, epochs):
             args = dict(lr=lr, epochs=epochs)
             args.update({k: change[k] for k in ("lr", "epochs") if k in change})
+            if callable(args["lr"]):
+                args["lr"] = args["lr"](lr)
             if callable(args["epochs"]):
                 args["epochs"] = args["epochs"](epochs)
             options = {k: v for k, v in change.items() if k not in ("lr", "epochs")}
             return _train(model, X, y, theta, args["lr"], args["epochs"], **options)
         return value
+
+    def lr_sign(lr):
+        return -lr
 
     per_epoch = ("one loss per epoch: your losses hold one value per epoch; record the loss of "
                  f"every sample, inside the loop over the samples: epochs × n losses (slide {slide})")
@@ -427,6 +445,9 @@ def train_mistakes(model):
         Mistake("no update", variant(lr=0.0),
                 "θ never changes: apply the update of step 5 to every sample, and keep its result "
                 f"(θ = update(...), slide {slide})"),
+        Mistake("up the gradient", variant(lr=lr_sign),
+                "θ moved up the gradient, as θ + η∇θL would: check the order of the arguments "
+                f"train passes to gradient (x, y_hat, y) and update (theta, grad, lr) (slide {slide})"),
         Mistake("initial θ returned", variant(keep=True),
                 "your losses are right, but train returns the initial θ it was given: return the "
                 f"updated θ (slide {slide})"),
@@ -442,6 +463,9 @@ def train_mistakes(model):
         Mistake("full batch, sum", variant(batch="sum"), batch),
         Mistake("full batch, mean, mean loss", variant(batch="mean", losses="mean"), batch),
         Mistake("full batch, sum, mean loss", variant(batch="sum", losses="mean"), batch),
+        Mistake("loss(y, ŷ)", variant(loss_args=True) if model == "logistic" else (lambda **kw: None),
+                "your losses are loss(y, ŷ): the arguments are swapped in train's call, "
+                "loss(y_hat, y) (slide 28)"),
         Mistake("θ swapped", lambda X, y, theta, lr, epochs: (
                     lambda t, L: (t[::-1], L))(*_train(model, X, y, theta, lr, epochs))
                 if len(theta) == 2 else None,
@@ -528,11 +552,17 @@ def not_finite_hint(model, function, inputs=None) -> str:
         if y_hat is not None and y_hat in (0.0, 1.0):
             return ("the result is not finite: log(0) in the cross-entropy, for ŷ of exactly "
                     f"{y_hat:g}; clip ŷ to [1e-15, 1 − 1e-15] or add a small eps (slide 28)")
+        if y_hat is not None and min(y_hat, 1 - y_hat) < 1e-6:
+            return ("the result is not finite: log(0) in the cross-entropy: ŷ = "
+                    f"{y_hat:.10g} is so close to {round(y_hat):d} that it became exactly "
+                    f"{round(y_hat):d} (float32, or rounding), and 0·log 0 is NaN; compute in "
+                    "float64, or clip ŷ (slide 28)")
         return ("the result is not finite: the log of 0 or of a negative number; log ŷ and "
                 "log(1 − ŷ) need 0 < ŷ < 1, so check what each log is taken of (slide 28)")
     if function == "train" and model == "logistic":
         return ("a loss is not finite: log(0) in the cross-entropy, from a ŷ of exactly 0 or 1 "
-                "(a predict that returns the class, or σ rounded to 1 for a large z): predict "
+                "(a predict that returns the class, σ rounded to 1 for a large z, or loss called as "
+                "loss(y, y_hat)): predict "
                 "must return σ(θᵀx) strictly between 0 and 1, or loss must clip ŷ (slides 27, 28)")
     if function == "train":
         return ("the result is not finite: θ grew without bound (an update that does not use "

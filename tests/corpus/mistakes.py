@@ -985,4 +985,59 @@ MISTAKES += [
             def update(theta, grad, lr):
                 return grad
             """, hint="the gradient itself", cascade=TRAIN),
+    Mistake("logistic-loss-mean-of-terms", LOGISTIC, "loss", "the mean of the two terms: half the BCE",
+            """
+            def loss(y_hat, y):
+                return np.mean([-y * np.log(y_hat), -(1 - y) * np.log(1 - y_hat)])
+            """, hint="half the cross-entropy", cascade=TRAIN),
+    Mistake("logistic-loss-y-ignored", LOGISTIC, "loss", "−log ŷ, whatever y",
+            """
+            def loss(y_hat, y):
+                return -np.log(y_hat)
+            """, hint="−log ŷ whatever y", cascade=TRAIN),
+    Mistake("basic-update-b-with-dw", BASIC, "update", "copy-paste: b − lr·dw",
+            """
+            def update(w, b, dw, db, lr):
+                return w - lr * dw, b - lr * dw
+            """, hint="b was stepped with ∂L/∂w", cascade=TRAIN),
+    Mistake("basic-update-w-with-db", BASIC, "update", "copy-paste: w − lr·db",
+            """
+            def update(w, b, dw, db, lr):
+                return w - lr * db, b - lr * db
+            """, hint="w was stepped with ∂L/∂b", cascade=TRAIN),
+    Mistake("numpy-update-in-place-returns-none", NUMPY, "update",
+            "theta -= lr * grad with no return: None comes back",
+            """
+            def update(theta, grad, lr):
+                theta -= lr * grad
+            """, hint="returned None", cascade=TRAIN),
+    Mistake("numpy-predict-elementwise", NUMPY, "predict", "x * theta: the products, not their sum",
+            """
+            def predict(x, theta):
+                return x * theta
+            """, hint="x * theta entry by entry", cascade=TRAIN),
+    Mistake("numpy-train-gradient-args-swapped", NUMPY, "train",
+            "calls gradient(x, y, y_hat): the sign of every step is flipped",
+            """
+            def train(X, y, theta, lr, epochs):
+                losses = []
+                for _ in range(epochs):
+                    for x_i, y_i in zip(X, y):
+                        y_hat = predict(x_i, theta)
+                        losses.append(loss(y_hat, y_i))
+                        theta = update(theta, gradient(x_i, y_i, y_hat), lr)
+                return theta, losses
+            """, hint="θ moved up the gradient"),
+    Mistake("logistic-train-loss-args-swapped", LOGISTIC, "train",
+            "calls loss(y, y_hat): log(0) for y = 0 or 1, losses not finite",
+            """
+            def train(X, y, theta, lr, epochs):
+                losses = []
+                for _ in range(epochs):
+                    for x_i, y_i in zip(X, y):
+                        y_hat = predict(x_i, theta)
+                        losses.append(loss(y_i, y_hat))
+                        theta = update(theta, gradient(x_i, y_hat, y_i), lr)
+                return theta, losses
+            """, hint="loss(y, ŷ)"),
 ]
