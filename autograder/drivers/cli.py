@@ -53,7 +53,45 @@ def parser() -> argparse.ArgumentParser:
                                                "run_autograder, the grader)")
     gs.add_argument("zip", metavar="ZIP", help="the zip file to write")
     gs.set_defaults(run=release_gradescope)
+    b = sub.add_parser("grade-batch", help="grade a class: every submission in a folder (folders, "
+                                           "zips, notebooks, nbgrader's submitted/), with a "
+                                           "gradebook, feedback files and a class report")
+    b.add_argument("submissions", metavar="SUBMISSIONS_DIR", help="the folder of submissions")
+    b.add_argument("--output-dir", "-o", required=True, metavar="OUT",
+                   help="where the gradebook, feedback/, results/ and the class report go; "
+                        "running again into the same OUT resumes")
+    b.add_argument("--jobs", "-j", type=int, default=os.cpu_count() or 1,
+                   help="submissions graded at once (default: the number of CPUs)")
+    b.add_argument("--seed", type=int, help="seed of the random checks, the same for every "
+                                            "submission (default: a new one, kept in OUT)")
+    b.add_argument("--shard", metavar="K/N", help="grade only the K-th of N slices (by sorted name)")
+    b.add_argument("--assignment", help="in nbgrader's submitted/<student>/<assignment>/: the "
+                                        "assignment (default: each student's only one)")
+    b.add_argument("--isolation", choices=policy.CHOICES, default="auto", help=policy.ISOLATION_HELP)
+    b.add_argument("--timeout", type=float, default=policy.TIMEOUT, help=policy.TIMEOUT_HELP)
+    b.add_argument("--budget", type=float, default=policy.BUDGET, help=policy.BUDGET_HELP)
+    b.add_argument("--child-timeout", type=float, metavar="SECONDS",
+                   help="wall-clock limit of one submission's grading process (default: the "
+                        "budget + 4 timeouts + 30 s)")
+    b.set_defaults(run=grade_batch)
+    m = sub.add_parser("merge", help="join the outputs of grade-batch --shard runs into one "
+                                     "gradebook and class report")
+    m.add_argument("outputs", nargs="+", metavar="OUT", help="the shards' output folders")
+    m.add_argument("--output-dir", "-o", required=True, metavar="DIR", help="where to write")
+    m.set_defaults(run=merge_batch)
     return p
+
+
+def grade_batch(args) -> int:
+    from . import batch
+
+    return batch.run(args)
+
+
+def merge_batch(args) -> int:
+    from . import batch
+
+    return batch.merge(args)
 
 
 def release_nbgrader(args) -> int:
