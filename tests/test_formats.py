@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import re
 import sys
 import unicodedata
 import xml.etree.ElementTree as ET
@@ -55,6 +56,15 @@ def read_tests(name, rendered):
         cases = ET.fromstring(rendered).iter("testcase")
         return None, [(c.get("classname"), d(c.get("weight")) if c.find("failure") is None else d(0),
                        d(c.get("weight"))) for c in cases]
+    if name == "markdown":   # the score table: | `module.function` | points | out of | ...
+        found = re.findall(r"^\| `([a-z_]+\.[a-z_]+)` \| ([0-9.]+) \| ([0-9.]+) \|", rendered, re.M)
+        total = re.search(r"^\| \*\*total\*\* \| \*\*([0-9.]+)\*\*", rendered, re.M).group(1)
+        return d(total), [(k, d(p), d(m)) for k, p, m in found]
+    if name == "html":
+        found = re.findall(r'<tr data-key="([a-z_.]+)">.*?class="num points">([0-9.]+)</td>'
+                           r'<td class="num max">([0-9.]+)</td>', rendered)
+        total = re.search(r'<tr class="total"><th>total</th><th class="num">([0-9.]+)', rendered)
+        return d(total.group(1)), [(k, d(p), d(m)) for k, p, m in found]
     return None, None
 
 
