@@ -1,0 +1,166 @@
+"""gdkit grade-batch on a generated class: submissions per second, latency per submission and the
+memory peak, at 50 and at 200 submissions; where nbgrader is installed, `nbgrader autograde` on
+the same kind of class as notebooks, timed in the same run, and the ratio.
+
+    python benchmarks/bench_batch.py [--sizes 50,200] [--jobs 2] [--nbgrader-students 4]
+
+The class: 80% correct (solutions/), 17% common mistakes (tests/corpus/mistakes.py, in turn),
+3% an endless loop in one function. Latency is the time from a child's fork to its record (read
+from the per-submission lines of the batch's log). The memory peak is the largest sum of the
+resident set sizes of the batch's process tree (parent, children, workers), sampled every 50 ms.
+
+nbgrader: `gdkit release nbgrader`, `nbgrader generate_assignment`, then `nbgrader autograde` of a
+subset of students (--nbgrader-students; nbgrader runs one kernel per notebook, so a whole class
+takes long): solutions, one mistake and one endless loop in turn, as submitted/ notebooks; the
+same subset is graded by grade-batch (from the same submitted/ tree) for the ratio.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tests"))
+from corpus.build import build  # noqa: E402
+from corpus.mistakes import MISTAKES  # noqa: E402
+
+HANG = ("linear_regression_numpy", "predict", "def predict(x, theta):\n    while True:\n        pass\n")
+
+
+def make_class(folder: Path, n: int) -> Path:
+    folder.mkdir(parents=True)
+    mistakes = [m for m in MISTAKES]
+    for i in range(n):
+        name = f"s{i:04d}"
+        if i % 33 == 7:
+            build(folder / name, functions={(HANG[0], HANG[1]): HANG[2]})
+        elif i % 6 == 3:
+            m = mistakes[(i // 6) % len(mistakes)]
+            build(folder / name, functions={(m.module, m.function): m.code})
+        else:
+            build(folder / name)
+    return folder
+
+
+def tree_rss(pid: int) -> int:
+    """Resident bytes of `pid` and all its descendants."""
+    children: dict[int, list[int]] = {}
+    rss: dict[int, int] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                rest = f.read().rsplit(")", 1)[1].split()
+            children.setdefault(int(rest[1]), []).append(int(entry))
+            rss[int(entry)] = int(rest[21]) * os.sysconf("SC_PAGE_SIZE")
+        except (OSError, IndexError, ValueError):
+            continue
+    total, todo = 0, [pid]
+    while todo:
+        p = todo.pop()
+        total += rss.get(p, 0)
+        todo += children.get(p, [])
+    return total
+
+
+def run_batch(klass: Path, out: Path, jobs: int, extra=()) -> dict:
+    cmd = [sys.executable, "-P", "-m", "autograder", "grade-batch", str(klass), "--output-dir",
+           str(out), "--jobs", str(jobs), "--seed", "1", *extra]
+    env = {**os.environ, "NO_COLOR": "1"}
+    t0 = time.monotonic()
+    with tempfile.TemporaryFile("w+") as log:
+        proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=log, env=env)
+        peak = 0
+        while proc.poll() is None:
+            peak = max(peak, tree_rss(proc.pid))
+            time.sleep(0.05)
+        seconds = time.monotonic() - t0
+        log.seek(0)
+        text = log.read()
+    if proc.returncode != 0:
+        raise SystemExit(f"grade-batch failed ({proc.returncode}):\n{text[-2000:]}")
+    latencies = [float(x) for x in re.findall(r" in ([0-9.]+) s; graded", text)]
+    rows = json.loads((out / "gradebook.json").read_text())["submissions"]
+    return {"n": len(rows), "seconds": seconds, "per_second": len(rows) / seconds,
+            "latency_mean": sum(latencies) / len(latencies), "latency_max": max(latencies),
+            "latency_median": sorted(latencies)[len(latencies) // 2],
+            "peak_mib": peak / 2**20, "graded": sum(r["status"] == "graded" for r in rows),
+            "hundreds": sum(r["total"] == 100 for r in rows)}
+
+
+def nbgrader_class(work: Path, students: int) -> Path:
+    """A course with `students` submissions in submitted/: the solutions' notebooks, and in turn
+    one with a mistake and one with an endless loop (the solution cell replaced)."""
+    course = work / "course"
+    subprocess.run([sys.executable, "-P", "-m", "autograder", "release", "nbgrader", str(course)],
+                   check=True, capture_output=True)
+    subprocess.run(["nbgrader", "generate_assignment", "gd_regression", "--force"], cwd=course,
+                   check=True, capture_output=True)
+    source = course / "source" / "gd_regression"
+    mistake = next(m for m in MISTAKES if m.id == "basic-loss-not-squared")
+    for i in range(students):
+        dest = course / "submitted" / f"st{i:03d}" / "gd_regression"
+        shutil.copytree(source, dest)
+        (dest / "timestamp.txt").write_text("2024-01-01 00:00:00.000000 UTC")
+        kind = i % 3
+        if kind == 0:
+            continue
+        module, function, code = ((mistake.module, mistake.function, mistake.code) if kind == 1
+                                  else HANG)
+        path = dest / f"{module}.ipynb"
+        nb = json.loads(path.read_text())
+        for cell in nb["cells"]:
+            if cell["metadata"].get("nbgrader", {}).get("grade_id") == f"{module}-{function}-solution":
+                import textwrap
+                cell["source"] = textwrap.dedent(code).strip("\n") + "\n"
+        path.write_text(json.dumps(nb))
+    return course
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--sizes", default="50,200")
+    ap.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
+    ap.add_argument("--nbgrader-students", type=int, default=4)
+    args = ap.parse_args()
+    work = Path(tempfile.mkdtemp(prefix="gdkit-bench-batch-"))
+    print(f"gdkit grade-batch, --jobs {args.jobs}, {os.cpu_count()} CPUs, "
+          f"isolation: {subprocess.run([sys.executable, '-c', 'from autograder import sandbox; print(sandbox.strongest())'], capture_output=True, text=True).stdout.strip()}")
+    try:
+        for n in map(int, args.sizes.split(",")):
+            klass = make_class(work / f"class{n}", n)
+            r = run_batch(klass, work / f"out{n}", args.jobs)
+            print(f"{n:>4} submissions: {r['seconds']:.1f} s, {r['per_second']:.2f} submissions/s, "
+                  f"latency mean {r['latency_mean']:.2f} s (median {r['latency_median']:.2f}, max "
+                  f"{r['latency_max']:.2f}), memory peak {r['peak_mib']:.0f} MiB; "
+                  f"{r['hundreds']} at 100/100, {r['graded']} graded", flush=True)
+        if shutil.which("nbgrader") and args.nbgrader_students:
+            course = nbgrader_class(work / "nb", args.nbgrader_students)
+            t0 = time.monotonic()
+            p = subprocess.run(["nbgrader", "autograde", "gd_regression"], cwd=course,
+                               capture_output=True, text=True)
+            nb_seconds = time.monotonic() - t0
+            if p.returncode != 0:
+                print(f"nbgrader autograde failed: {p.stderr[-1500:]}")
+                return 1
+            r = run_batch(course / "submitted", work / "outnb", args.jobs)
+            print(f"nbgrader autograde, {args.nbgrader_students} students (3 notebooks each): "
+                  f"{nb_seconds:.1f} s ({nb_seconds / args.nbgrader_students:.1f} s per student); "
+                  f"grade-batch on the same submitted/: {r['seconds']:.1f} s "
+                  f"({r['seconds'] / r['n']:.1f} s per student); ratio {nb_seconds / r['seconds']:.1f}x")
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
