@@ -23,6 +23,7 @@ Without either, the plugin does nothing.
 """
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 import pytest
@@ -41,6 +42,7 @@ OPTIONS = {  # name -> (type, help), each both a --gdkit-NAME option and a gdkit
 
 _GRADER = pytest.StashKey["Grader"]()
 _RESULTS = pytest.StashKey[list]()
+_AHEAD = pytest.StashKey["Ahead"]()
 _MODE = pytest.StashKey[str]()   # "only": --gdkit, the checks alone; "alongside": the ini setting
 
 
@@ -131,6 +133,9 @@ def pytest_configure(config):
 
 def pytest_unconfigure(config):
     """Stop the worker and remove its stage."""
+    ahead = config.stash.get(_AHEAD, None)
+    if ahead is not None:
+        ahead.close()
     grader = config.stash.get(_GRADER, None)
     if grader is not None:
         grader.close()
@@ -173,6 +178,52 @@ def pytest_collection_modifyitems(session, config, items):
         folder.nodeid, "passed", None, checks))  # so that "collected N items" counts them
 
 
+def pytest_collection_finish(session):
+    """Start grading the selected checks at once, in the order pytest will run them."""
+    grader = session.config.stash.get(_GRADER, None)
+    if grader is not None:
+        checks = [item.check for item in session.items if isinstance(item, CheckItem)]
+        session.config.stash[_AHEAD] = Ahead(grader, checks)
+
+
+class Ahead:
+    """Grades the checks in a thread of its own, so that grading (which mostly waits for the
+    worker) overlaps pytest's work on the items; each item waits for its own result."""
+
+    def __init__(self, grader, checks):
+        self.grader, self.results = grader, {}
+        self.ready = {c.id: threading.Event() for c in checks}
+        self.stopping = threading.Event()
+        self.thread = threading.Thread(target=self._grade, args=(checks,), name="gdkit-grading",
+                                       daemon=True)
+        self.thread.start()
+
+    def _grade(self, checks):
+        try:
+            for check in checks:
+                if self.stopping.is_set():
+                    break
+                self.results[check.id] = self.grader.run(check)
+                self.ready[check.id].set()
+        finally:
+            for event in self.ready.values():
+                event.set()
+
+    def result(self, check):
+        """The check's result: graded ahead, or here if the thread stopped before it."""
+        event = self.ready.get(check.id)
+        if event is not None:
+            event.wait()
+            if check.id in self.results:
+                return self.results[check.id]
+        self.thread.join()
+        return self.grader.run(check)
+
+    def close(self):
+        self.stopping.set()
+        self.thread.join()
+
+
 class Submission(pytest.Collector):
     """The submission folder, as the parent node of its checks."""
 
@@ -197,7 +248,8 @@ class CheckItem(pytest.Item):
         self.add_marker(pytest.mark.gdkit)
 
     def runtest(self):
-        result = self.config.stash[_GRADER].run(self.check)
+        ahead = self.config.stash.get(_AHEAD, None)
+        result = ahead.result(self.check) if ahead else self.config.stash[_GRADER].run(self.check)
         self.config.stash[_RESULTS].append(result)
         self.user_properties += [("points", float(result.points)),
                                  ("max_points", float(result.max_points))]
