@@ -8,7 +8,7 @@ from pathlib import Path
 TMP_LIMIT = 64 << 20  # bytes
 
 
-def usage(folder: Path, limit: int) -> int:
+def usage(folder, limit: int) -> int:
     """Bytes of the files under `folder` (stops counting once past `limit`); entries count too.
     An explicit stack, no recursion: a submission may nest folders thousands deep."""
     total, todo = 0, [str(folder)]

@@ -186,7 +186,7 @@ class Session:
         """A submission may leave files in the stage's tmp/, up to quota.TMP_LIMIT bytes in all."""
         if self.stage is None:
             return reply
-        if quota.usage(Path(self.stage) / "tmp", quota.TMP_LIMIT) <= quota.TMP_LIMIT:
+        if quota.usage(os.path.join(self.stage, "tmp"), quota.TMP_LIMIT) <= quota.TMP_LIMIT:
             return reply
         self._stop()
         self.stage.empty_tmp()

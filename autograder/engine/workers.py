@@ -1,8 +1,11 @@
 """The worker processes of one submission: one stage (a private copy of the submission), the
 main session, and a second one where NumPy cannot be imported (for the basic module's style
-checks). Both are launched at once, when grading starts, so that they import NumPy while the
-grader loads its checks; the second only where its checks may run (no_numpy), else on first use."""
+checks). The first is launched when grading starts, so that it imports NumPy while the grader
+loads its checks; the second once the first has answered (where its checks may run), else on
+first use."""
 from __future__ import annotations
+
+import threading
 
 from .. import sandbox
 from .session import WORKER_SCRIPT, Session, WorkerFault
@@ -20,12 +23,9 @@ class Workers:
         self.memory = self.limits.memory
         self.stage = sandbox.make_stage(WORKER_SCRIPT, submission)
         self.sessions = {}
+        self.second = no_numpy   # the NumPy-less worker: launched once the first has started
         try:
-            for blocked in (False, True) if no_numpy else (False,):
-                self.sessions[blocked] = Session(
-                    submission, layer=self.layer, limits=self.limits, timeout=policy.timeout,
-                    block_numpy=blocked, stage=self.stage, budget=self.budget)
-                self.sessions[blocked].launch()
+            self.session(False).launch()
         except BaseException:
             self.close()
             raise
@@ -35,6 +35,11 @@ class Workers:
             self.sessions[no_numpy] = Session(
                 self.submission, layer=self.layer, limits=self.limits, timeout=self.policy.timeout,
                 block_numpy=no_numpy, stage=self.stage, budget=self.budget)
+        if self.second and not no_numpy and self.sessions[False].key is not None:
+            # the first worker has imported NumPy and answered: start the second now, when it
+            # no longer competes with both NumPy imports for the CPU
+            self.second = False
+            self.session(True).launch()
         return self.sessions[no_numpy]
 
     def functions(self, module) -> dict:
@@ -66,8 +71,12 @@ class Workers:
         return out
 
     def close(self):
-        for session in self.sessions.values():
-            session.close()
+        """Stop both workers at once (each stop waits for its sandbox to go), then the stage."""
+        stopping = [threading.Thread(target=session.close) for session in self.sessions.values()]
+        for thread in stopping:
+            thread.start()
+        for thread in stopping:
+            thread.join()
         self.sessions.clear()
         if self.stage is not None:
             self.stage.close()
