@@ -44,6 +44,7 @@ class Check:
     slides: str             # "28", "26–33", or "" when no slide applies
     run: Callable = field(compare=False, repr=False)
     style: bool = False     # carries the rubric's style points instead of a share
+    no_numpy: bool = False  # runs in the worker where NumPy cannot be imported
 
     def __post_init__(self):
         object.__setattr__(self, "run", cite_slides(self.run, self.slides))

@@ -95,7 +95,7 @@ def no_numpy_check(adapter, function):
         canon = random_canon(adapter, function, ctx.rng, d=1)
         style_call(ctx, adapter, function, canon, needs_numpy, no_numpy=True)
     return Check(adapter.module, function, "runs without NumPy, as plain Python (slide 9)",
-                 "style", "9", run, style=True)
+                 "style", "9", run, style=True, no_numpy=True)
 
 
 def checks():

@@ -160,10 +160,7 @@ def main(argv=None) -> int:
 
     workers = None
     try:
-        # they start while NumPy and the checks load; the NumPy-less one only for the basic
-        # module's style checks
-        workers = Workers(submission, chosen, no_numpy=not args.only or any(
-            mark in args.only for mark in ("basic", "*", "?", "[")))
+        workers = Workers(submission, chosen)   # it starts while NumPy and the checks load
         from ..engine.grader import grade
 
         report = grade(submission, seed=args.seed, only=args.only, policy=chosen, workers=workers)

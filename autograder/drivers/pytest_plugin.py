@@ -179,11 +179,14 @@ def pytest_collection_modifyitems(session, config, items):
 
 
 def pytest_collection_finish(session):
-    """Start grading the selected checks at once, in the order pytest will run them."""
+    """Start grading the selected checks at once, in about the order pytest will run them (the
+    NumPy-less worker's last)."""
     grader = session.config.stash.get(_GRADER, None)
     if grader is not None:
+        from ..engine.grader import execution_order
+
         checks = [item.check for item in session.items if isinstance(item, CheckItem)]
-        session.config.stash[_AHEAD] = Ahead(grader, checks)
+        session.config.stash[_AHEAD] = Ahead(grader, execution_order(checks))
 
 
 class Ahead:

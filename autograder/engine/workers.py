@@ -1,8 +1,8 @@
 """The worker processes of one submission: one stage (a private copy of the submission), the
 main session, and a second one where NumPy cannot be imported (for the basic module's style
 checks). The first is launched when grading starts, so that it imports NumPy while the grader
-loads its checks; the second once the first has answered (where its checks may run), else on
-first use."""
+loads its checks; the second (`launch_second`) once the grader knows its checks need it: they run
+last, so that it is ready by then without competing with both NumPy imports for the CPU."""
 from __future__ import annotations
 
 import threading
@@ -15,7 +15,7 @@ __all__ = ["Workers", "WorkerFault"]
 
 
 class Workers:
-    def __init__(self, submission, policy, *, no_numpy=True):
+    def __init__(self, submission, policy, *, no_numpy=False):
         self.submission, self.policy = submission, policy
         self.budget = Budget(policy.budget)   # one budget, and one record of timeouts, for both
         self.layer = sandbox.strongest() if policy.layer == "auto" else policy.layer
@@ -23,9 +23,10 @@ class Workers:
         self.memory = self.limits.memory
         self.stage = sandbox.make_stage(WORKER_SCRIPT, submission)
         self.sessions = {}
-        self.second = no_numpy   # the NumPy-less worker: launched once the first has started
         try:
             self.session(False).launch()
+            if no_numpy:
+                self.session(True).launch()
         except BaseException:
             self.close()
             raise
@@ -35,12 +36,11 @@ class Workers:
             self.sessions[no_numpy] = Session(
                 self.submission, layer=self.layer, limits=self.limits, timeout=self.policy.timeout,
                 block_numpy=no_numpy, stage=self.stage, budget=self.budget)
-        if self.second and not no_numpy and self.sessions[False].key is not None:
-            # the first worker has imported NumPy and answered: start the second now, when it
-            # no longer competes with both NumPy imports for the CPU
-            self.second = False
-            self.session(True).launch()
         return self.sessions[no_numpy]
+
+    def launch_second(self) -> None:
+        """Start the NumPy-less worker now, without waiting for it."""
+        self.session(True).launch()
 
     def functions(self, module) -> dict:
         """The functions `module` defines, with their signatures, as its import listed them."""
