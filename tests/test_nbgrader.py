@@ -505,3 +505,16 @@ def test_round_trip_the_solutions_notebooks_run_without_an_error(round_trip):
             errors = [o for o in cell.get("outputs", []) if o["output_type"] == "error"]
             assert not errors, (module, nbgrader_meta(cell)["grade_id"], errors)
             assert "✗" not in "".join(source_of_outputs(cell)), nbgrader_meta(cell)["grade_id"]
+
+
+def test_an_installed_module_counts_as_importable_even_in_a_venv_inside_the_notebooks_folder(tmp_path):
+    """CI's virtual environment sits inside the checkout: numpy installed there is still numpy."""
+    import sys as _sys
+
+    assert driver._importable("numpy", Path(_sys.prefix).parent)
+    (tmp_path / "mine_local.py").write_text("X = 1\n")
+    _sys.path.insert(0, str(tmp_path))
+    try:
+        assert not driver._importable("mine_local", tmp_path)
+    finally:
+        _sys.path.remove(str(tmp_path))

@@ -86,7 +86,11 @@ def _importable(name: str, here: Path) -> bool:
         return False
     origin = spec.origin or ""
     try:
-        return not origin or not Path(origin).resolve().is_relative_to(here)
+        where = Path(origin).resolve()
+        installed = any(where.is_relative_to(Path(p).resolve()) for p in
+                        {sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix})
+        # installed (a virtual environment may sit inside the notebook's folder), or elsewhere
+        return not origin or installed or not where.is_relative_to(here)
     except (OSError, ValueError):
         return True
 
