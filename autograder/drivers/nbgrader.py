@@ -223,8 +223,8 @@ def _run(key, module, source, mode, *, seed, layer, timeout, budget):
     workers = None
     try:
         (folder / f"{module}.py").write_text(source, encoding="utf-8")
-        # they start while the checks load; the NumPy-less one only where style checks run
-        workers = Workers(folder, policy, no_numpy=module == BASIC and mode == "all")
+        # it starts while the checks load; the grader starts the NumPy-less one if its checks run
+        workers = Workers(folder, policy)
         from ..checks import all_checks
         from ..engine.grader import Grader
 

@@ -15,7 +15,7 @@ __all__ = ["Workers", "WorkerFault"]
 
 
 class Workers:
-    def __init__(self, submission, policy, *, no_numpy=False):
+    def __init__(self, submission, policy):
         self.submission, self.policy = submission, policy
         self.budget = Budget(policy.budget)   # one budget, and one record of timeouts, for both
         self.layer = sandbox.strongest() if policy.layer == "auto" else policy.layer
@@ -25,8 +25,6 @@ class Workers:
         self.sessions = {}
         try:
             self.session(False).launch()
-            if no_numpy:
-                self.session(True).launch()
         except BaseException:
             self.close()
             raise
