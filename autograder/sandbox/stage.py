@@ -150,6 +150,12 @@ def _fill(stage: Stage, worker_source: Path, submission: Path, limits: CopyLimit
             shutil.copyfile(src, dest)
             with open(dest, "rb") as fh:
                 own(fh.fileno(), False)
+        if worker_source.is_dir():
+            os.close(make_dir("gdkit_worker/__pycache__"))
+            for name, data in bytecode(worker_source).items():
+                with open(stage.path / "gdkit_worker" / "__pycache__" / name, "xb") as fh:
+                    fh.write(data)
+                    own(fh.fileno(), False)
     finally:
         os.close(package)
     dest = make_dir("submission")
@@ -163,3 +169,33 @@ def _fill(stage: Stage, worker_source: Path, submission: Path, limits: CopyLimit
         own(fd, True)
     finally:
         os.close(fd)
+
+
+_bytecode: dict[tuple, dict[str, bytes]] = {}
+
+
+def bytecode(package: Path) -> dict[str, bytes]:
+    """{pyc file name: bytes} of the package's modules, compiled once per process (and so once
+    per batch: forked children inherit it): hash-checked pycs, which the worker's import uses
+    while each matches its source, so that no worker start compiles the package again. A worker
+    interpreter of another version looks for another file name and compiles as before."""
+    import py_compile
+    import sys
+
+    sources = sorted(package.glob("*.py"))
+    key = tuple((str(p), p.stat().st_mtime_ns, p.stat().st_size) for p in sources)
+    if key not in _bytecode:
+        tag = sys.implementation.cache_tag
+        out = {}
+        with tempfile.TemporaryDirectory(prefix="gdkit-pyc-") as tmp:
+            for src in sources:
+                if tag is None or src.name == "__main__.py":   # run as a script: never cached
+                    continue
+                cfile = os.path.join(tmp, src.stem + ".pyc")
+                py_compile.compile(str(src), cfile=cfile, doraise=True,
+                                   invalidation_mode=py_compile.PycInvalidationMode.CHECKED_HASH)
+                with open(cfile, "rb") as f:
+                    out[f"{src.stem}.{tag}.pyc"] = f.read()
+        _bytecode.clear()
+        _bytecode[key] = out
+    return _bytecode[key]

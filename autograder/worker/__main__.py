@@ -2,8 +2,9 @@
 [--deny PATH]... [--no-landlock], with the submission folder as working directory.
 
 Under -I no folder of ours is on sys.path, so the package is loaded from this file's own folder
-under the name gdkit_worker, which no submission module can shadow. wire.py is compiled here
-once and run twice: as gdkit_worker.wire, and as the protocol thread's sealed copy (see
+under the name gdkit_worker, which no submission module can shadow (from the stage's
+hash-checked pycs where they match the sources: see sandbox.stage.bytecode). wire.py's code is
+loaded here once and run twice: as gdkit_worker.wire, and as the protocol thread's sealed copy (see
 loop.sealed_wire). `--no-landlock` (tests only) leaves the paths to the guard alone, as on a
 kernel without Landlock.
 
@@ -25,10 +26,9 @@ def _bootstrap():
     package = module_from_spec(spec_from_file_location(
         "gdkit_worker", os.path.join(here, "__init__.py"), submodule_search_locations=[here]))
     sys.modules["gdkit_worker"] = package
-    path = os.path.join(here, "wire.py")
-    with open(path, "rb") as f:
-        code = compile(f.read(), path, "exec")
-    wire = module_from_spec(spec_from_file_location("gdkit_worker.wire", path))
+    spec = spec_from_file_location("gdkit_worker.wire", os.path.join(here, "wire.py"))
+    code = spec.loader.get_code(spec.name)   # the stage's hash-checked pyc, if it matches
+    wire = module_from_spec(spec)
     sys.modules["gdkit_worker.wire"] = wire
     exec(code, wire.__dict__)
     package.__spec__.loader.exec_module(package)
