@@ -22,6 +22,7 @@ import hashlib
 import json
 import os
 import re
+import select
 import shutil
 import signal
 import sys
@@ -198,6 +199,7 @@ class Job:
         self.digest = submission.digest()
         self.key = record_key(submission.name, seed, self.digest)
         self.pid = None
+        self.pidfd = None
         self.started = 0.0
         self.work: Path | None = None
 
@@ -236,6 +238,27 @@ def _reap(job: Job, block=False):
     except ChildProcessError:
         return 0
     return status if pid else None
+
+
+def _wait_any(jobs, limit: float) -> None:
+    """Until one of these children exits, or the first of them reaches its wall-clock limit
+    (woken at once through their pidfds; every POLL seconds where there are none)."""
+    jobs = list(jobs)
+    fds = [j.pidfd for j in jobs if j.pidfd is not None]
+    timeout = max(0.0, min(j.started + limit for j in jobs) - time.monotonic()) + 0.01
+    if len(fds) < len(jobs):
+        timeout = min(timeout, POLL)
+    if fds:
+        select.select(fds, [], [], timeout)
+    else:
+        time.sleep(timeout)
+
+
+def _close_pidfd(job: Job) -> None:
+    if job.pidfd is not None:
+        with contextlib.suppress(OSError):
+            os.close(job.pidfd)
+        job.pidfd = None
 
 
 def _last_line(path: Path) -> str:
@@ -322,8 +345,10 @@ class Batch:
                     else:
                         continue
                     del running[pid]
+                    _close_pidfd(job)
                     _kill_leftovers(job.work)
-                time.sleep(POLL)
+                if running and not (pending and len(running) < self.jobs):
+                    _wait_any(running.values(), self.child_timeout)
         except Interrupted:
             for job in running.values():
                 _stop(job, signal.SIGTERM)
@@ -336,6 +361,7 @@ class Batch:
             for job in running.values():
                 _stop(job)
                 _reap(job, block=True)
+                _close_pidfd(job)
             for job in todo:
                 if job.work is not None:
                     _kill_leftovers(job.work)
@@ -358,6 +384,10 @@ class Batch:
         with contextlib.suppress(OSError):
             os.setpgid(pid, pid)   # also in the child: whichever runs first
         job.pid, job.started = pid, time.monotonic()
+        try:
+            job.pidfd = os.pidfd_open(pid)   # readable once the child has exited
+        except (AttributeError, OSError):
+            job.pidfd = None
 
     def _ended(self, job: Job, status: int):
         rec = load_record(self.out, job.file, job.key)
