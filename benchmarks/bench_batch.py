@@ -1,18 +1,19 @@
 """gdkit grade-batch on a generated class: submissions per second, latency per submission and the
 memory peak, at 50 and at 200 submissions; where nbgrader is installed, `nbgrader autograde` on
-the same kind of class as notebooks, timed in the same run, and the ratio.
+the same class as notebooks, timed in the same run, and the ratio.
 
-    python benchmarks/bench_batch.py [--sizes 50,200] [--jobs 2] [--nbgrader-students 4]
+    python benchmarks/bench_batch.py [--sizes 50,200] [--jobs N] [--nbgrader-students N]
 
 The class: 80% correct (solutions/), 17% common mistakes (tests/corpus/mistakes.py, in turn),
 3% an endless loop in one function. Latency is the time from a child's fork to its record (read
 from the per-submission lines of the batch's log). The memory peak is the largest sum of the
 resident set sizes of the batch's process tree (parent, children, workers), sampled every 50 ms.
 
-nbgrader: `gdkit release nbgrader`, `nbgrader generate_assignment`, then `nbgrader autograde` of a
-subset of students (--nbgrader-students; nbgrader runs one kernel per notebook, so a whole class
-takes long): solutions, one mistake and one endless loop in turn, as submitted/ notebooks; the
-same subset is graded by grade-batch (from the same submitted/ tree) for the ratio.
+nbgrader: `gdkit release nbgrader`, `nbgrader generate_assignment`, then the same class (by
+default the largest of --sizes: the same students, mistakes and endless loops) as submitted/
+notebooks, graded by `nbgrader autograde` and by `gdkit grade-batch` on that same submitted/
+tree, one after the other in this run. nbgrader runs a kernel per notebook, three per student,
+so a class of 200 takes it about half an hour; --nbgrader-students 20 gives a quicker ratio.
 """
 from __future__ import annotations
 
@@ -35,18 +36,22 @@ from corpus.mistakes import MISTAKES  # noqa: E402
 HANG = ("linear_regression_numpy", "predict", "def predict(x, theta):\n    while True:\n        pass\n")
 
 
+def kind_of(i: int):
+    """What submission i of a generated class is: None (the solutions), a corpus mistake, or
+    HANG; 80% / 17% / 3%."""
+    if i % 33 == 7:
+        return HANG
+    if i % 6 == 3:
+        m = MISTAKES[(i // 6) % len(MISTAKES)]
+        return m.module, m.function, m.code
+    return None
+
+
 def make_class(folder: Path, n: int) -> Path:
     folder.mkdir(parents=True)
-    mistakes = [m for m in MISTAKES]
     for i in range(n):
-        name = f"s{i:04d}"
-        if i % 33 == 7:
-            build(folder / name, functions={(HANG[0], HANG[1]): HANG[2]})
-        elif i % 6 == 3:
-            m = mistakes[(i // 6) % len(mistakes)]
-            build(folder / name, functions={(m.module, m.function): m.code})
-        else:
-            build(folder / name)
+        kind = kind_of(i)
+        build(folder / f"s{i:04d}", functions={(kind[0], kind[1]): kind[2]} if kind else None)
     return folder
 
 
@@ -98,29 +103,29 @@ def run_batch(klass: Path, out: Path, jobs: int, extra=()) -> dict:
 
 
 def nbgrader_class(work: Path, students: int) -> Path:
-    """A course with `students` submissions in submitted/: the solutions' notebooks, and in turn
-    one with a mistake and one with an endless loop (the solution cell replaced)."""
+    """The same class as make_class(students), as an nbgrader course: `gdkit release nbgrader`,
+    `nbgrader generate_assignment`, and in submitted/ the released notebooks with the solution
+    cell of the mistaken (or endless) function replaced, for the same students."""
+    import textwrap
+
     course = work / "course"
     subprocess.run([sys.executable, "-P", "-m", "autograder", "release", "nbgrader", str(course)],
                    check=True, capture_output=True)
     subprocess.run(["nbgrader", "generate_assignment", "gd_regression", "--force"], cwd=course,
                    check=True, capture_output=True)
     source = course / "source" / "gd_regression"
-    mistake = next(m for m in MISTAKES if m.id == "basic-loss-not-squared")
     for i in range(students):
-        dest = course / "submitted" / f"st{i:03d}" / "gd_regression"
+        dest = course / "submitted" / f"s{i:04d}" / "gd_regression"
         shutil.copytree(source, dest)
         (dest / "timestamp.txt").write_text("2024-01-01 00:00:00.000000 UTC")
-        kind = i % 3
-        if kind == 0:
+        kind = kind_of(i)
+        if kind is None:
             continue
-        module, function, code = ((mistake.module, mistake.function, mistake.code) if kind == 1
-                                  else HANG)
+        module, function, code = kind
         path = dest / f"{module}.ipynb"
         nb = json.loads(path.read_text())
         for cell in nb["cells"]:
             if cell["metadata"].get("nbgrader", {}).get("grade_id") == f"{module}-{function}-solution":
-                import textwrap
                 cell["source"] = textwrap.dedent(code).strip("\n") + "\n"
         path.write_text(json.dumps(nb))
     return course
@@ -129,22 +134,26 @@ def nbgrader_class(work: Path, students: int) -> Path:
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--sizes", default="50,200")
-    ap.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
-    ap.add_argument("--nbgrader-students", type=int, default=4)
+    ap.add_argument("--jobs", type=int, default=2 * (os.cpu_count() or 1),
+                    help="grade-batch's --jobs (default: its own default)")
+    ap.add_argument("--nbgrader-students", type=int, default=None,
+                    help="the class nbgrader grades (default: the largest of --sizes; 0: skip)")
     args = ap.parse_args()
+    sizes = [int(n) for n in args.sizes.split(",")]
     work = Path(tempfile.mkdtemp(prefix="gdkit-bench-batch-"))
     print(f"gdkit grade-batch, --jobs {args.jobs}, {os.cpu_count()} CPUs, "
           f"isolation: {subprocess.run([sys.executable, '-c', 'from autograder import sandbox; print(sandbox.strongest())'], capture_output=True, text=True).stdout.strip()}")
     try:
-        for n in map(int, args.sizes.split(",")):
+        for n in sizes:
             klass = make_class(work / f"class{n}", n)
             r = run_batch(klass, work / f"out{n}", args.jobs)
             print(f"{n:>4} submissions: {r['seconds']:.1f} s, {r['per_second']:.2f} submissions/s, "
                   f"latency mean {r['latency_mean']:.2f} s (median {r['latency_median']:.2f}, max "
                   f"{r['latency_max']:.2f}), memory peak {r['peak_mib']:.0f} MiB; "
                   f"{r['hundreds']} at 100/100, {r['graded']} graded", flush=True)
-        if shutil.which("nbgrader") and args.nbgrader_students:
-            course = nbgrader_class(work / "nb", args.nbgrader_students)
+        students = max(sizes) if args.nbgrader_students is None else args.nbgrader_students
+        if shutil.which("nbgrader") and students:
+            course = nbgrader_class(work / "nb", students)
             t0 = time.monotonic()
             p = subprocess.run(["nbgrader", "autograde", "gd_regression"], cwd=course,
                                capture_output=True, text=True)
@@ -153,10 +162,11 @@ def main() -> int:
                 print(f"nbgrader autograde failed: {p.stderr[-1500:]}")
                 return 1
             r = run_batch(course / "submitted", work / "outnb", args.jobs)
-            print(f"nbgrader autograde, {args.nbgrader_students} students (3 notebooks each): "
-                  f"{nb_seconds:.1f} s ({nb_seconds / args.nbgrader_students:.1f} s per student); "
+            print(f"nbgrader autograde, the class of {students} (3 notebooks each): "
+                  f"{nb_seconds:.1f} s ({students / nb_seconds:.2f} submissions/s); "
                   f"grade-batch on the same submitted/: {r['seconds']:.1f} s "
-                  f"({r['seconds'] / r['n']:.1f} s per student); ratio {nb_seconds / r['seconds']:.1f}x")
+                  f"({r['per_second']:.2f} submissions/s, {r['hundreds']} at 100/100); "
+                  f"throughput ratio {nb_seconds / r['seconds']:.1f}x", flush=True)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return 0
