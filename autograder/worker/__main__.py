@@ -93,6 +93,7 @@ def main(argv, wire_code=None):
                             module_spec=importlib.machinery.ModuleSpec, protected=protected,
                             kernel_paths=bool(hello["landlock"]))
     gc.collect()
+    gc.freeze()   # NumPy's and our objects: never traversed again by the job threads' collections
     gc.disable()  # garbage is collected in job threads only (see loop._run_job)
 
     def no_threads(*args, **kwargs):
