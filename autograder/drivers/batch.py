@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import gc
 import hashlib
 import json
 import os
@@ -324,6 +325,9 @@ class Batch:
             sandbox.strongest()
         else:
             sandbox.unavailable(self.policy.layer)
+        gc.collect()
+        gc.freeze()   # what the children inherit is never traversed by their collections (nor
+        #               copied: a collection writes to every object it visits)
 
     def _loop(self, todo):
         pending, running = list(todo), {}
