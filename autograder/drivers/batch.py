@@ -306,6 +306,7 @@ class Batch:
         if missing:   # never: every job ends with a record
             raise RuntimeError(f"no record for {', '.join(missing)}")
         write_outputs(self.out, records, seed=self.seed)
+        self.graded = [(j.submission, r) for j, r in zip(jobs, records)]   # --nbgrader-course
         self.progress.finish(records)
         return EXIT_OK
 
@@ -500,6 +501,13 @@ def run(args) -> int:
         return _error(f"error: isolation layer {chosen.required!r} was required but is "
                       f"unavailable here: {sandbox.unavailable(chosen.required)}")
     limit = args.child_timeout or (chosen.budget + 4 * chosen.timeout + 30)
+    course = getattr(args, "nbgrader_course", None)
+    if course:
+        from . import nbgrader_gradebook
+
+        problem = nbgrader_gradebook.preflight(course)
+        if problem:
+            return _error(f"error: {problem}")
     previous = [signal.signal(s, _on_signal) for s in (signal.SIGTERM, signal.SIGINT)]
     progress = Progress()
     try:
@@ -512,7 +520,8 @@ def run(args) -> int:
             batch = Batch(root, out, jobs=args.jobs, seed=seed, policy=chosen,
                           child_timeout=limit, shard=shard, assignment=args.assignment,
                           progress=progress)
-            return batch.run()
+            code = batch.run()
+            return _into_nbgrader(course, batch.graded, out) if course else code
     except Interrupted as e:
         progress.close()
         print(f"gdkit: interrupted; what was graded is kept in {out}/{RESULTS}: run the same "
@@ -525,6 +534,20 @@ def run(args) -> int:
         progress.close()
         for s, h in zip((signal.SIGTERM, signal.SIGINT), previous):
             signal.signal(s, h)
+
+
+def _into_nbgrader(course, graded, out: Path) -> int:
+    """--nbgrader-course: the scores into the course's gradebook (drivers/nbgrader_gradebook)."""
+    from . import nbgrader_gradebook
+
+    try:
+        summary = nbgrader_gradebook.write(course, graded)
+    except nbgrader_gradebook.Error as e:
+        return _error(f"error: {e} (the batch's own gradebook is in {out}; once fixed, the same "
+                      "command writes it without grading again)")
+    for line in summary.lines():
+        print(f"gdkit: {line}", file=sys.stderr)
+    return EXIT_OK
 
 
 def merge(args) -> int:

@@ -67,6 +67,11 @@ def parser() -> argparse.ArgumentParser:
     b.add_argument("--shard", metavar="K/N", help="grade only the K-th of N slices (by sorted name)")
     b.add_argument("--assignment", help="in nbgrader's submitted/<student>/<assignment>/: the "
                                         "assignment (default: each student's only one)")
+    b.add_argument("--nbgrader-course", metavar="COURSE_DIR",
+                   help="then write the scores of nbgrader's submitted/<student>/<assignment>/ "
+                        "into this course's gradebook (nbgrader's API: each grade cell's "
+                        "auto_score, by its grade_id; the course's db_url). Run `nbgrader "
+                        "generate_assignment` there first; needs nbgrader (docs/batch.md)")
     b.add_argument("--isolation", choices=policy.CHOICES, default="auto", help=policy.ISOLATION_HELP)
     b.add_argument("--timeout", type=float, default=policy.TIMEOUT, help=policy.TIMEOUT_HELP)
     b.add_argument("--budget", type=float, default=policy.BUDGET, help=policy.BUDGET_HELP)
