@@ -55,6 +55,30 @@ def make_class(folder: Path, n: int) -> Path:
     return folder
 
 
+def wrong_rows(out: Path) -> list[str]:
+    """The gradebook checked against the class: the solutions at 100, and each mistake (or endless
+    loop) losing points in its own function, maybe in the functions of its module that call it
+    (the corpus's `cascade`; train, for a hang), and nowhere else. One line per wrong row."""
+    doc = json.loads((out / "gradebook.json").read_text())
+    full, wrong = doc["max_points"], []
+    for row in doc["submissions"]:
+        kind = kind_of(int(row["name"].lstrip("s")))
+        got = row["functions"]
+        if kind is None:
+            lost = {k for k in full if got.get(k) != full[k]}
+            if lost or row["total"] != 100:
+                wrong.append(f"{row['name']} (solutions): {row['total']}, lost in {sorted(lost)}")
+            continue
+        module, function = kind[0], kind[1]
+        mistake = next((m for m in MISTAKES if (m.module, m.function, m.code) == kind), None)
+        may = {f"{module}.{function}", f"{module}.train"} | {
+            f"{module}.{c}" for c in (mistake.cascade if mistake else ())}
+        lost = {k for k in full if got.get(k) != full[k]}
+        if f"{module}.{function}" not in lost or lost - may:
+            wrong.append(f"{row['name']} ({module}.{function}): lost in {sorted(lost)}")
+    return wrong
+
+
 def tree_rss(pid: int) -> int:
     """Resident bytes of `pid` and all its descendants."""
     children: dict[int, list[int]] = {}
@@ -102,6 +126,12 @@ def run_batch(klass: Path, out: Path, jobs: int, extra=()) -> dict:
             "hundreds": sum(r["total"] == 100 for r in rows)}
 
 
+def check(out: Path) -> str:
+    wrong = wrong_rows(out)
+    return "gradebook correct" if not wrong else (
+        f"GRADEBOOK WRONG in {len(wrong)} rows: " + "; ".join(wrong[:5]))
+
+
 def nbgrader_class(work: Path, students: int) -> Path:
     """The same class as make_class(students), as an nbgrader course: `gdkit release nbgrader`,
     `nbgrader generate_assignment`, and in submitted/ the released notebooks with the solution
@@ -131,6 +161,19 @@ def nbgrader_class(work: Path, students: int) -> Path:
     return course
 
 
+def agreement(course: Path, out: Path) -> str:
+    """How many students nbgrader's own gradebook (its test cells run gdkit's checks in the
+    notebook's kernel) gives the total grade-batch gives."""
+    from nbgrader.api import Gradebook
+
+    ours = {row["name"]: row["total"] for row in
+            json.loads((out / "gradebook.json").read_text())["submissions"]}
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
+        theirs = {s.student.id: s.score for s in gb.assignment_submissions("gd_regression")}
+    same = sum(abs(theirs.get(name, -1) - total) < 0.006 for name, total in ours.items())
+    return f"nbgrader's totals agree for {same} of {len(ours)}"
+
+
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--sizes", default="50,200")
@@ -150,7 +193,8 @@ def main() -> int:
             print(f"{n:>4} submissions: {r['seconds']:.1f} s, {r['per_second']:.2f} submissions/s, "
                   f"latency mean {r['latency_mean']:.2f} s (median {r['latency_median']:.2f}, max "
                   f"{r['latency_max']:.2f}), memory peak {r['peak_mib']:.0f} MiB; "
-                  f"{r['hundreds']} at 100/100, {r['graded']} graded", flush=True)
+                  f"{r['hundreds']} at 100/100, {r['graded']} graded; {check(work / f'out{n}')}",
+                  flush=True)
         students = max(sizes) if args.nbgrader_students is None else args.nbgrader_students
         if shutil.which("nbgrader") and students:
             course = nbgrader_class(work / "nb", students)
@@ -165,7 +209,8 @@ def main() -> int:
             print(f"nbgrader autograde, the class of {students} (3 notebooks each): "
                   f"{nb_seconds:.1f} s ({students / nb_seconds:.2f} submissions/s); "
                   f"grade-batch on the same submitted/: {r['seconds']:.1f} s "
-                  f"({r['per_second']:.2f} submissions/s, {r['hundreds']} at 100/100); "
+                  f"({r['per_second']:.2f} submissions/s, {r['hundreds']} at 100/100; "
+                  f"{check(work / 'outnb')}; {agreement(course, work / 'outnb')}); "
                   f"throughput ratio {nb_seconds / r['seconds']:.1f}x", flush=True)
     finally:
         shutil.rmtree(work, ignore_errors=True)
