@@ -60,8 +60,9 @@ def parser() -> argparse.ArgumentParser:
     b.add_argument("--output-dir", "-o", required=True, metavar="OUT",
                    help="where the gradebook, feedback/, results/ and the class report go; "
                         "running again into the same OUT resumes")
-    b.add_argument("--jobs", "-j", type=int, default=os.cpu_count() or 1,
-                   help="submissions graded at once (default: the number of CPUs)")
+    b.add_argument("--jobs", "-j", type=int, default=2 * (os.cpu_count() or 1),
+                   help="submissions graded at once (default: twice the number of CPUs: a "
+                        "grading process waits on its worker about half the time)")
     b.add_argument("--seed", type=int, help="seed of the random checks, the same for every "
                                             "submission (default: a new one, kept in OUT)")
     b.add_argument("--shard", metavar="K/N", help="grade only the K-th of N slices (by sorted name)")
