@@ -29,6 +29,8 @@ class CheckResult:
     output: str = ""                # what the student's code printed during the check
     traceback: str | None = None    # the student's own frames only
     seconds: float = 0.0
+    formula: str | None = None      # the formula the student's function implements, next to the
+                                    # lecture's (plain-Python functions, feedback/formula.py)
 
     @property
     def key(self) -> str:

@@ -19,7 +19,7 @@ import numpy as np
 from .. import __version__, lecture
 from ..checks import all_checks
 from ..checks.base import Failure, fmt
-from ..feedback import calls, steps
+from ..feedback import calls, formula, steps
 from ..formats.sanitize import clean
 from ..results import CheckResult, Report
 from .policy import Policy
@@ -84,6 +84,9 @@ class Context:
         reply = session.call(module or self.check.module, function, *args, trace=trace, **kwargs)
         if reply.stdout:
             self.outputs.append(reply.stdout)
+        key = f"{module or self.check.module}.{function}"
+        if reply.ok and not kwargs and key in self.grader.answers:
+            self.grader.answers[key].append((args, reply.value))
         return reply
 
     def call(self, function, *args, module=None, **kwargs):
@@ -116,6 +119,10 @@ class Grader:
             self.workers.launch_second()
         self.faults = []
         self.failed = set()   # 'module.function' keys with a failed check so far
+        # plain-Python functions: (args, value) of every answered call, which the formula shown
+        # must give back, and the formula the worker returned once asked (feedback/formula.py)
+        self.answers = {c.key: [] for c in self.checks if formula.traceable(c.module, c.function)}
+        self.formulas: dict = {}
         self.broken = set()   # the same, counting only checks other than style checks
 
     @property
@@ -153,6 +160,8 @@ class Grader:
             self.faults.append(clean(f"{check.id}: {type(e).__name__}: {e}")[:2000])
         result.output = clean("".join(ctx.outputs))[-4000:]
         result.seconds = time.monotonic() - start
+        if result.status == "failed" and not check.style:
+            result.formula = self.formula(check)
         if not result.passed:
             self.failed.add(check.key)
             if not check.style:
@@ -161,6 +170,28 @@ class Grader:
                 # train's own diagnosis assumes right steps: a broken step comes first
                 result.hint = steps.broken_steps_hint(check.module, self.broken) or result.hint
         return result
+
+    def formula(self, check) -> str | None:
+        """The formula the student's plain-Python function implements, next to the lecture's,
+        for its first failed check where it can be shown: the worker is asked for it once per
+        function, and it is shown once, where it gives back every value the function returned
+        so far (feedback/formula.py, where sympy is imported: not before a failure)."""
+        key = check.key
+        if key not in self.answers or self.formulas.get(key, "") is None:
+            return None
+        try:
+            if key not in self.formulas:
+                self.formulas[key] = None
+                names = formula.parameters(check.module, check.function)
+                reply = self.workers.session(False).formula(check.module, check.function, names)
+                self.formulas[key] = reply.value if reply.ok else None
+            line = formula.explain(check.module, check.function, self.formulas[key],
+                                   self.answers[key])
+        except Exception:  # feedback only (a worker that cannot restart is the next check's
+            line = None    # fault): a formula that cannot be shown is not shown
+        if line is not None:
+            self.formulas[key] = None   # shown once
+        return clean(line)
 
     def report(self, results, *, started="", seconds=0.0) -> Report:
         """The Report of these results: the one way every driver builds it."""

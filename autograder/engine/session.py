@@ -295,6 +295,29 @@ class Session:
                     f"{function} ended the worker process twice, so its remaining checks were not run"))
         return reply
 
+    def formula(self, module, function, names) -> Reply:
+        """Call module.function with sympy symbols named `names` (feedback only, after a failed
+        check): a Reply whose value is the returned expression as a tree of plain data, still
+        to be checked (feedback/formula.py), or why there is none. A call as any other: the same
+        job thread, capture, timeout and budget; a timeout restarts the worker but does not mark
+        the function as timed out, and what it printed is not kept."""
+        skipped = self._skipped(module, function)
+        if skipped is not None:
+            return skipped
+        key = f"{module}.{function}"
+        if self.budget.left(key) <= 0:
+            return self._out_of_budget(key)
+        failed = self._ensure_import(module)
+        if failed is not None:
+            return failed
+        request = {"op": "formula", "module": module, "function": function, "kwargs": {},
+                   "args": [worker.encode(str(name), []) for name in names]}
+        reply = self._exchange(request, (), key)
+        if reply.ok:
+            tree = reply.value.get("formula") if isinstance(reply.value, dict) else None
+            reply = Reply("ok", value=tree, elapsed=reply.elapsed)
+        return reply
+
 
 class WorkerFault(RuntimeError):
     """The grader could not run its worker at all: a fault of the grading machine, not the student."""

@@ -18,6 +18,7 @@ class Feedback:
     hint: str | None = None
     traceback: str | None = None    # the student's own frames
     output: list = field(default_factory=list)   # the last lines the student's code printed
+    formula: str | None = None      # the student's formula next to the lecture's (plain Python)
 
 
 def of(c) -> Feedback:
@@ -26,4 +27,5 @@ def of(c) -> Feedback:
     where = f"slide{'s' * many} {c.slides}, " if c.slides else ""
     return Feedback(c.id, where + c.step, c.message, list(c.inputs.items()), c.expected, c.got,
                     c.hint, c.traceback.rstrip() if c.traceback else None,
-                    c.output.rstrip().split("\n")[-OUTPUT_LINES:] if c.output.strip() else [])
+                    c.output.rstrip().split("\n")[-OUTPUT_LINES:] if c.output.strip() else [],
+                    getattr(c, "formula", None))

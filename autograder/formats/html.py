@@ -12,7 +12,7 @@ from .text import points
 STYLE = ("body{font-family:system-ui,sans-serif;max-width:60em;margin:2em auto;padding:0 1em}"
          "table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:.2em .6em}"
          "td.num{text-align:right}pre{background:#f6f6f6;padding:.5em;overflow-x:auto;"
-         "white-space:pre-wrap}.hint{border-left:4px solid #d90;padding-left:.5em}"
+         "white-space:pre-wrap}.hint,.formula{border-left:4px solid #d90;padding-left:.5em}"
          "h3{color:#a00}")
 
 
@@ -38,6 +38,8 @@ def feedback(c) -> str:
         out += ["<p>Got:</p>", _pre(f.got)]
     if f.hint:
         out.append(f'<div class="hint"><strong>Hint:</strong> {_pre(f.hint)}</div>')
+    if f.formula:
+        out.append(f'<div class="formula"><strong>Your formula:</strong> {_pre(f.formula)}</div>')
     if f.traceback:
         out += ["<p>Traceback (your code):</p>", _pre(f.traceback)]
     if f.output:

@@ -38,6 +38,8 @@ def feedback(c) -> str:
         out += ["", "Got:", "", _fence(f.got)]
     if f.hint:
         out += ["", "**Hint:**", "", _fence(f.hint)]
+    if f.formula:
+        out += ["", "**Your formula:**", "", _fence(f.formula)]
     if f.traceback:
         out += ["", "Traceback (your code):", "", _fence(f.traceback)]
     if f.output:

@@ -41,6 +41,8 @@ def feedback(c) -> str:
         lines += block("    got:      ", f.got, "              ")
     if f.hint:
         lines += block("    hint: ", f.hint, "          ")
+    if f.formula:
+        lines += block("    formula: ", f.formula, "             ")
     if f.traceback:
         lines.append("    traceback (your code):")
         lines += ["      " + line for line in f.traceback.split("\n")]

@@ -116,13 +116,31 @@ def list_functions(module):
     return functions
 
 
+def formula_symbols(names):
+    """A formula request's arguments: sympy Symbols named `names`. formula.py, and sympy with it,
+    is imported here, by the first formula request, never at the worker's start. Not sealed: a
+    formula is feedback only, and the grader checks it against the values the function returned
+    (docs/adversarial.md)."""
+    from . import formula
+
+    return formula.symbols(names)
+
+
+def formula_result(value, names):
+    """A formula request's result: the returned value as a bounded tree of plain data."""
+    from . import formula
+
+    return formula.result(value, names)
+
+
 def _run_job(job, done, go, leftovers, folder, npf,
              _settrace=sys.settrace, _decode=_decode, _encode=_encode, _fill=_fill_opaque,
              _load=load, _list_functions=list_functions, _describe=describe, _Capture=Capture,
              _sys=sys, _getattr=getattr, _callable=callable, _type=type, _str=str, _dict=dict,
              _list=list, _BaseException=BaseException, _gc_count=gc.get_count,
              _gc_collect=gc.collect, _gc_disable=gc.disable,
-             _tuple=tuple, _process_time=time.process_time, _thread_time=time.thread_time):
+             _tuple=tuple, _process_time=time.process_time, _thread_time=time.thread_time,
+             _formula_symbols=formula_symbols, _formula_result=formula_result):
     """A job thread: run one request's student code and leave a result in job[-1][0]. Sealed: no
     global or builtin lookups."""
     go.acquire()            # the protocol thread has let go of `leftovers`: dropping them here runs
@@ -153,6 +171,8 @@ def _run_job(job, done, go, leftovers, folder, npf,
                 kwargs = {}
                 for key in kwarg_nodes:
                     kwargs[key] = _decode(kwarg_nodes[key], buffers, npf, _decode, count, 0)
+                if op == "formula":   # the same call, with sympy symbols for the arguments
+                    names, args = args, _formula_symbols(args)
                 value = failure = None
                 cpu = thread_cpu = 0.0
                 try:
@@ -169,7 +189,10 @@ def _run_job(job, done, go, leftovers, folder, npf,
                 except _BaseException as e:
                     failure = e
                 args = kwargs = None
-                if failure is None:
+                if failure is None and op == "formula":
+                    result = _formula_result(value, names)   # a tree of plain data, made here
+                    value = None
+                elif failure is None:
                     out, opaque = [], []
                     try:
                         node = _encode(value, out, npf, _encode, opaque, [0, 0], 0)
@@ -294,7 +317,7 @@ def make_sanitizer():
         out = {}
         try:
             budget = [_max_items + 1000]
-            for key in ("ok", "value", "error", "functions", "stdout", "cpu_elsewhere"):
+            for key in ("ok", "value", "error", "functions", "stdout", "cpu_elsewhere", "formula"):
                 if key in result:
                     out[key] = plain(result[key], 0, budget)
         except _BaseException:
@@ -308,6 +331,7 @@ def make_sanitizer():
             if _type(out.get("error")) is not _dict:
                 out["error"] = {"type": "WorkerError", "message": "malformed result"}
             out.pop("value", None)
+            out.pop("formula", None)
             clean = []
         return out, clean
 
@@ -351,7 +375,7 @@ def make_protocol(fd_in, fd_out, folder, npf, runner, counts, trusted, start_thr
             op = request.get("op")
             module, function = request.get("module"), request.get("function", "")
             args, kwargs = request.get("args", []), request.get("kwargs", {})
-            if op not in ("import", "call") or _type(module) is not _str or \
+            if op not in ("import", "call", "formula") or _type(module) is not _str or \
                     _type(function) is not _str or _type(args) is not _list or \
                     _type(kwargs) is not _dict or _type(rid) is not _int:
                 send({"id": rid if _type(rid) is _int else None, "ok": False, "stdout": "",
