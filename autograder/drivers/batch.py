@@ -311,8 +311,8 @@ class Batch:
         return EXIT_OK
 
     def _warm(self):
-        """Everything a child would otherwise load by itself: NumPy, the checks, the rubric,
-        the isolation layer's trial."""
+        """Everything a child would otherwise load by itself: NumPy, sympy (for the formula of
+        a failed plain-Python function), the checks, the rubric, the isolation layer's trial."""
         import numpy  # noqa: F401
 
         from .. import lecture, sandbox
@@ -322,6 +322,7 @@ class Batch:
 
         all_checks()
         lecture.rubric()
+        import sympy  # noqa: F401 - a failed plain-Python function's formula (feedback/formula)
         if self.policy.layer == "auto":
             sandbox.strongest()
         else:
