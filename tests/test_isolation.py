@@ -674,10 +674,25 @@ def test_make_stage_copies_the_worker_package(tmp_path):
     """A folder as worker source: all its *.py go into gdkit_worker/ (the real worker package)."""
     from autograder import worker
 
+    import importlib.util
+    import sys
+
     (tmp_path / "sub").mkdir()
     with sandbox.make_stage(worker.SOURCE_DIR, tmp_path / "sub") as stage:
         want = sorted(p.name for p in worker.SOURCE_DIR.glob("*.py"))
-        assert sorted(os.listdir(stage / "gdkit_worker")) == want and "__main__.py" in want
+        assert sorted(os.listdir(stage / "gdkit_worker")) == sorted(want + ["__pycache__"])
+        assert "__main__.py" in want
+        # a hash-checked pyc per module but the script (__main__ is never imported), valid for
+        # the source beside it: the worker's import takes it instead of compiling
+        tag = sys.implementation.cache_tag
+        pycs = sorted(os.listdir(stage / "gdkit_worker" / "__pycache__"))
+        assert pycs == sorted(f"{n[:-3]}.{tag}.pyc" for n in want if n != "__main__.py")
+        for name in pycs:
+            data = (stage / "gdkit_worker" / "__pycache__" / name).read_bytes()
+            source = (stage / "gdkit_worker" / (name.split(".")[0] + ".py")).read_bytes()
+            assert data[:4] == importlib.util.MAGIC_NUMBER
+            assert int.from_bytes(data[4:8], "little") == 0b11, "not a checked-hash pyc"
+            assert data[8:16] == importlib.util.source_hash(source)
 
 
 def test_unavailable_reasons_are_one_line():
