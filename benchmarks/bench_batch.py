@@ -132,7 +132,7 @@ def check(out: Path) -> str:
         f"GRADEBOOK WRONG in {len(wrong)} rows: " + "; ".join(wrong[:5]))
 
 
-def nbgrader_class(work: Path, students: int) -> Path:
+def nbgrader_class(work: Path, students) -> Path:
     """The same class as make_class(students), as an nbgrader course: `gdkit release nbgrader`,
     `nbgrader generate_assignment`, and in submitted/ the released notebooks with the solution
     cell of the mistaken (or endless) function replaced, for the same students."""
@@ -144,7 +144,7 @@ def nbgrader_class(work: Path, students: int) -> Path:
     subprocess.run(["nbgrader", "generate_assignment", "gd_regression", "--force"], cwd=course,
                    check=True, capture_output=True)
     source = course / "source" / "gd_regression"
-    for i in range(students):
+    for i in (range(students) if isinstance(students, int) else students):
         dest = course / "submitted" / f"s{i:04d}" / "gd_regression"
         shutil.copytree(source, dest)
         (dest / "timestamp.txt").write_text("2024-01-01 00:00:00.000000 UTC")
@@ -170,8 +170,10 @@ def agreement(course: Path, out: Path) -> str:
             json.loads((out / "gradebook.json").read_text())["submissions"]}
     with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
         theirs = {s.student.id: s.score for s in gb.assignment_submissions("gd_regression")}
-    same = sum(abs(theirs.get(name, -1) - total) < 0.006 for name, total in ours.items())
-    return f"nbgrader's totals agree for {same} of {len(ours)}"
+    differ = [f"{name}: {theirs.get(name)} against {total}" for name, total in sorted(ours.items())
+              if abs(theirs.get(name, -1) - total) >= 0.006]
+    return (f"nbgrader's totals agree for {len(ours) - len(differ)} of {len(ours)}"
+            + (f" (differ: {'; '.join(differ[:5])})" if differ else ""))
 
 
 def main() -> int:
