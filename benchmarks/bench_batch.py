@@ -176,6 +176,16 @@ def agreement(course: Path, out: Path) -> str:
             + (f" (differ: {'; '.join(differ[:5])})" if differ else ""))
 
 
+def baseline(runs: int = 7) -> float:
+    """The median wall time of `python -c "import numpy, pytest"`: the issue's unit of cost."""
+    times = []
+    for _ in range(runs):
+        t0 = time.monotonic()
+        subprocess.run([sys.executable, "-c", "import numpy, pytest"], check=True)
+        times.append(time.monotonic() - t0)
+    return sorted(times)[len(times) // 2]
+
+
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--sizes", default="50,200")
@@ -197,6 +207,10 @@ def main() -> int:
                   f"{r['latency_max']:.2f}), memory peak {r['peak_mib']:.0f} MiB; "
                   f"{r['hundreds']} at 100/100, {r['graded']} graded; {check(work / f'out{n}')}",
                   flush=True)
+            unit = baseline()
+            print(f"      per submission {r['seconds'] / r['n'] * 1000:.0f} ms of wall time = "
+                  f"{r['seconds'] / r['n'] / unit:.2f}x one python -c \"import numpy, pytest\" "
+                  f"({unit * 1000:.0f} ms, measured right after)", flush=True)
         students = max(sizes) if args.nbgrader_students is None else args.nbgrader_students
         if shutil.which("nbgrader") and students:
             course = nbgrader_class(work / "nb", students)
