@@ -166,6 +166,7 @@ def test_the_basic_module_shows_pairs_in_its_own_order():
     assert basic.show("gradient", np.array([-24.0, -48.0])) == "(dw, db) = (-48, -24)"
     assert basic.show("update", np.array([4.4, 6.8])) == "(w, b) = (6.8, 4.4)"
     assert Vector().show("update", np.array([4.4, 6.8])) == "[4.4, 6.8]"
+    assert basic.show_from(np.array([0.111, 0.351])) == {"from (w, b)": "(0.351, 0.111)"}
     with pytest.raises(model.Failure) as failed:
         model.compare(np.array([6.8, 4.4]), np.array([4.4, 6.8]), inputs={}, what="θ", model="linear",
                       function="update", canon=dict(theta=np.array([2.0, 2.0]),

@@ -63,7 +63,7 @@ class Basic(Adapter):
         return fmt(value)
 
     def show_from(self, theta):
-        return {"from w, b": f"w = {fmt(theta[1])}, b = {fmt(theta[0])}"}
+        return {"from (w, b)": f"({fmt(theta[1])}, {fmt(theta[0])})"}
 
     def contract(self, function, value, **c):
         self.read(function, value, **c)
