@@ -183,3 +183,19 @@ def test_train_blames_only_steps_that_return_wrong_values():
     assert steps.broken_steps_hint("m", {"m.classify"}) is None
     # the grader passes only non-style failures: tests/corpus/mistakes.py's basic-*-numpy-*
     # entries (a step that fails only its style check) assert that train names no step
+
+
+def test_train_shape_hints_name_the_part_returned_and_say_nothing_when_ambiguous():
+    canon = dict(X=np.array([[1.0, 2.0], [1.0, 3.0], [1.0, 4.0]]), y=np.zeros(3),
+                 theta=np.zeros(2), lr=0.1, epochs=2)
+    hint = lambda order, value, **c: model.train_shape_hint(order, value, {**canon, **c})  # noqa: E731
+    six = [1.0] * 6
+    assert "the losses alone" in hint("(theta, losses)", six)
+    assert "θ alone" in hint("(theta, losses)", np.zeros(2))
+    assert "the losses first" in hint("(theta, losses)", (six, np.zeros(2)))
+    assert "(w, b) alone" in hint("(w, b, losses)", (0.5, 0.25))
+    assert "the losses first" in hint("(w, b, losses)", (six, 0.5, 0.25))
+    assert hint("(theta, losses)", (np.zeros(2), six)) is None      # the right shape: not a hint
+    assert hint("(theta, losses)", "abcdef") is None
+    # two samples, one epoch: a list of two losses and θ look the same
+    assert hint("(w, b, losses)", [1.0, 2.0], X=canon["X"][:2], epochs=1) is None

@@ -74,12 +74,46 @@ def shape_hint(adapter, function, value, canon):
     if value is None:
         return (f"your {function} returned None: the `return` is missing (an in-place change "
                 "such as theta -= ... or list.append returns None; return the result itself)")
+    if function == "train":
+        return train_shape_hint(adapter.returns("train").split(" with ")[0], value, canon)
     if function == "predict" and isinstance(value, np.ndarray) and value.shape == np.shape(canon["x"]):
         if np.allclose(np.sum(value), np.dot(canon["theta"], canon["x"])) or (
                 adapter.model == "logistic" and np.allclose(
                     np.asarray(value, float), oracles.sigmoid(np.asarray(canon["theta"]) * canon["x"]))):
             return ("your ŷ is an array, x * theta entry by entry: θᵀx is their sum, x @ theta "
                     "(or np.dot), a single number (slide 14)")
+    return None
+
+
+def train_shape_hint(order, value, canon):
+    """train returned a part of its result, or its parts in the wrong order: which, when only one
+    reading of the value's shape fits (one loss per sample and epoch; θ as the contract has it:
+    `order` is "(theta, losses)", or "(w, b, losses)" for the basic module)."""
+    basic = order.startswith("(w, b")
+    want = canon["epochs"] * len(canon["X"])
+    size = 2 if basic else len(canon["theta"])
+
+    def numbers(v, n):
+        try:
+            a = np.asarray(v, dtype=float)
+        except (TypeError, ValueError):
+            return False
+        return a.shape == (n,) and not isinstance(v, (str, bytes))
+
+    def theta(v):
+        return numbers(v, size)
+
+    if want == size:   # a list of losses looks like θ: nothing can be said
+        return None
+    if numbers(value, want):
+        return f"your train returned the losses alone: return {order}, θ and the losses"
+    if theta(value):
+        return (f"your train returned {'(w, b)' if basic else 'θ'} alone: return {order}, with "
+                "the list of losses as well")
+    if isinstance(value, (tuple, list)) and value and numbers(value[0], want):
+        rest = value[1:]
+        if (len(rest) == 1 and theta(rest[0])) or (basic and len(rest) == 2 and theta(rest)):
+            return f"your train returned the losses first: the order is {order}"
     return None
 
 

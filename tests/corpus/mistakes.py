@@ -1041,3 +1041,42 @@ MISTAKES += [
                 return theta, losses
             """, hint="loss(y, ŷ)"),
 ]
+
+# train returns a part of its result, or its parts in the wrong order (seen in real homework)
+_NUMPY_LOOP = """
+                losses = []
+                for _ in range(epochs):
+                    for x_i, y_i in zip(X, y):
+                        y_hat = predict(x_i, theta)
+                        losses.append(loss(y_hat, y_i))
+                        theta = update(theta, gradient(x_i, y_hat, y_i), lr)
+"""
+_BASIC_LOOP = """
+                losses = []
+                for _ in range(epochs):
+                    for x, y in zip(xs, ys):
+                        y_hat = predict(x, w, b)
+                        losses.append(loss(y_hat, y))
+                        dw, db = gradient(x, y_hat, y)
+                        w, b = update(w, b, dw, db, lr)
+"""
+MISTAKES += [
+    Mistake("numpy-train-returns-losses-only", NUMPY, "train", "returns the losses alone",
+            "def train(X, y, theta, lr, epochs):" + _NUMPY_LOOP + "                return losses\n",
+            hint="the losses alone"),
+    Mistake("numpy-train-returns-theta-only", NUMPY, "train", "returns θ alone, no losses",
+            "def train(X, y, theta, lr, epochs):" + _NUMPY_LOOP + "                return theta\n",
+            hint="θ alone"),
+    Mistake("numpy-train-returns-losses-first", NUMPY, "train", "returns (losses, theta)",
+            "def train(X, y, theta, lr, epochs):" + _NUMPY_LOOP
+            + "                return losses, theta\n", hint="the losses first"),
+    Mistake("logistic-train-returns-theta-only", LOGISTIC, "train", "returns θ alone, no losses",
+            "def train(X, y, theta, lr, epochs):" + _NUMPY_LOOP + "                return theta\n",
+            hint="θ alone"),
+    Mistake("basic-train-returns-losses-first", BASIC, "train", "returns (losses, w, b)",
+            "def train(xs, ys, w, b, lr, epochs):" + _BASIC_LOOP
+            + "                return losses, w, b\n", hint="the losses first"),
+    Mistake("basic-train-returns-w-b-only", BASIC, "train", "returns (w, b), no losses",
+            "def train(xs, ys, w, b, lr, epochs):" + _BASIC_LOOP + "                return w, b\n",
+            hint="(w, b) alone"),
+]
