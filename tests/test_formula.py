@@ -372,6 +372,7 @@ EXPECTED = {
     "basic-predict-hard-coded": None,
     "basic-predict-numpy-float64": None,
     "basic-predict-numpy-inside": None,
+    "basic-predict-rounded": None,       # round() of a symbol raises TypeError
     "basic-loss-not-squared": ("L = ŷ − y;", "square the difference"),
     "basic-loss-absolute": ("L = |ŷ − y|;", "the absolute error"),
     "basic-loss-hard-coded": ("L = 144;", None),

@@ -257,6 +257,9 @@ LOGISTIC_GRADIENT = [
     Mistake("precedence", lambda x, y_hat, y: _a(x) * y_hat - y,
             "parentheses are missing: your ∇θL equals xŷ − y (x * y_hat - y); the difference must be "
             "taken first, x(ŷ − y) = x * (y_hat - y) (slide 29)"),
+    Mistake("÷ len(x)", lambda x, y_hat, y: _a(x) * (y_hat - y) / len(x),
+            "your gradient is divided by len(x), an average over θ's entries: the one-sample "
+            "gradient is ∇θL = (ŷ − y)x, with no average (slide 29)"),
     Mistake("order", _only_d1(lambda x, y_hat, y: (_a(x) * (y_hat - y))[::-1]),
             "the two parts are swapped: ∇θL = [ŷ − y, x(ŷ − y)], the bias first like θ = [b, w] "
             "(slide 29)"),
@@ -342,16 +345,16 @@ def _steps(model, theta, x, y):
 
 
 def _train(model, X, y, theta, lr, epochs, *, losses="each", batch=None, keep=False,
-           loss_args=False):
+           loss_args=False, samples=slice(None)):
     """A training run with one known change: `losses` (each, after, last, mean, sum, running,
     last-epoch), `batch` (None: one sample at a time; mean or sum: one update per epoch), `keep`
-    (the initial θ returned)."""
+    (the initial θ returned), `samples` (the samples taken: all, or a slice of them)."""
     start = theta = _a(theta)
     out, total = [], 0.0
     with np.errstate(all="ignore"):
         for _ in range(int(epochs)):
             epoch, grads = [], []
-            for i in range(len(X)):
+            for i in list(range(len(X)))[samples]:
                 y_hat, L, g = _steps(model, theta, X[i], y[i])
                 if batch:
                     grads.append(g)
@@ -363,13 +366,15 @@ def _train(model, X, y, theta, lr, epochs, *, losses="each", batch=None, keep=Fa
                     L = oracles.loss(model, y[i], y_hat)
                 total += L
                 epoch.append(total if losses == "running" else L)
-            if batch:
+            if batch and grads:
                 g = np.sum(grads, axis=0) / (len(X) if batch == "mean" else 1)
                 theta = oracles.update(theta, g, lr)
             if losses in ("each", "after", "running"):
                 out += epoch
             elif losses == "last-epoch":
                 out = epoch
+            elif not epoch:
+                continue
             else:
                 out.append({"last": epoch[-1], "mean": float(np.mean(epoch)),
                             "sum": float(np.sum(epoch))}[losses])
@@ -471,6 +476,14 @@ def train_mistakes(model):
                 if len(theta) == 2 else None,
                 "the final w and b are swapped: your θ is the right one in the other order; "
                 "return (w, b, losses), w first (slide 9)"),
+        Mistake("last sample left out", lambda X, y, theta, lr, epochs: _train(
+                    model, X, y, theta, lr, epochs, samples=slice(None, -1)),
+                "your train leaves out the last sample of every epoch (range(len(X) - 1)?): take "
+                f"every sample, for x_i, y_i in zip(X, y), epochs × n losses (step 1, slide {slide})"),
+        Mistake("first sample left out", lambda X, y, theta, lr, epochs: _train(
+                    model, X, y, theta, lr, epochs, samples=slice(1, None)),
+                "your train leaves out the first sample of every epoch (range(1, len(X))?): take "
+                f"every sample, for x_i, y_i in zip(X, y), epochs × n losses (step 1, slide {slide})"),
         Mistake("order", None, "take the samples in data order: your losses are those of the same "
                                f"samples in another order (step 1, slide {slide})",
                 fits=_in_some_order(model)),
@@ -492,8 +505,36 @@ MISTAKES: dict[tuple[str, str], list[Mistake]] = {
 }
 
 
+def _exact(model, function):
+    """The right value of a step from its canonical inputs, or None (classify, train)."""
+    return {"predict": lambda theta, x: oracles.predict(model, theta, x),
+            "loss": lambda y_hat, y: oracles.loss(model, y_hat, y),
+            "gradient": lambda x, y_hat, y: oracles.gradient(model, x, y_hat, y),
+            "update": lambda theta, grad, lr: oracles.update(theta, grad, lr),
+            "sigmoid": lambda z: oracles.sigmoid(_a(z))}.get(function)
+
+
+def rounded(model, function) -> list[Mistake]:
+    """The right value rounded to 1-4 decimals (round(..., 2), the slides' printed style; not to
+    0: a probability rounded to 0 decimals is the class, its own mistake)."""
+    exact = _exact(model, function)
+    if exact is None:
+        return []
+
+    def fits(got, **inputs):
+        with np.errstate(all="ignore"):
+            right = _a(exact(**inputs))
+        return any(same(got, np.round(right, k)) for k in range(1, 5))
+
+    return [Mistake("rounded", None, (
+        f"your {function} rounds its result (round(..., k) or np.round): return the exact value; "
+        "the slides print their figures rounded to a few digits, the functions compute them "
+        "exactly (round only what you print)"), fits=fits)]
+
+
 def catalogue(model, function) -> list[Mistake]:
-    return MISTAKES.get((model, function), []) + MISTAKES.get(("any", function), [])
+    return (MISTAKES.get((model, function), []) + MISTAKES.get(("any", function), [])
+            + rounded(model, function))
 
 
 # --------------------------------------------------------------------------- diagnosis

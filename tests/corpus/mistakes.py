@@ -1080,3 +1080,44 @@ MISTAKES += [
             "def train(xs, ys, w, b, lr, epochs):" + _BASIC_LOOP + "                return w, b\n",
             hint="(w, b) alone"),
 ]
+
+# rounding, an average over θ's entries, a sample left out (seen in real homework)
+MISTAKES += [
+    Mistake("basic-predict-rounded", BASIC, "predict", "rounds ŷ to 2 decimals",
+            """
+            def predict(x, w, b):
+                return round(w * x + b, 2)
+            """, hint="rounds its result", cascade=("train",)),
+    Mistake("numpy-loss-rounded", NUMPY, "loss", "rounds L to 3 decimals with np.round",
+            """
+            def loss(y_hat, y):
+                return float(np.round((y_hat - y) ** 2, 3))
+            """, hint="rounds its result", cascade=("train",)),
+    Mistake("logistic-gradient-mean", LOGISTIC, "gradient", "divides the gradient by len(x)",
+            """
+            def gradient(x, y_hat, y):
+                return (y_hat - y) * x / len(x)
+            """, hint="divided by len(x)", cascade=("train",)),
+    Mistake("numpy-train-last-sample-skipped", NUMPY, "train", "range(len(X) - 1): the last sample left out",
+            """
+            def train(X, y, theta, lr, epochs):
+                losses = []
+                for _ in range(epochs):
+                    for i in range(len(X) - 1):
+                        y_hat = predict(X[i], theta)
+                        losses.append(loss(y_hat, y[i]))
+                        theta = update(theta, gradient(X[i], y_hat, y[i]), lr)
+                return theta, losses
+            """, hint="leaves out the last sample"),
+    Mistake("logistic-train-first-sample-skipped", LOGISTIC, "train", "range(1, len(X)): the first sample left out",
+            """
+            def train(X, y, theta, lr, epochs):
+                losses = []
+                for _ in range(epochs):
+                    for i in range(1, len(X)):
+                        y_hat = predict(X[i], theta)
+                        losses.append(loss(y_hat, y[i]))
+                        theta = update(theta, gradient(X[i], y_hat, y[i]), lr)
+                return theta, losses
+            """, hint="leaves out the first sample"),
+]
