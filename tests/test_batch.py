@@ -189,23 +189,30 @@ def _work_dirs():
     return set(Path(os.environ.get("TMPDIR", "/tmp")).glob("gdkit-batch-*"))
 
 
+def _work_of(out: Path) -> Path:
+    """The work folder the last run into `out` recorded (in batch.json, while it ran): this run's
+    own, whatever other batches run on the machine."""
+    return Path(json.loads((out / "batch.json").read_text())["work"])
+
+
 def test_resume_after_sigterm_and_sigkill_ends_with_the_same_gradebook(reference, klass, tmp_path):
     out = tmp_path / "out"
     args = [sys.executable, "-P", "-m", "autograder", "grade-batch", str(klass), "--output-dir",
             str(out), *OPTIONS]
-    before = _work_dirs()
     env = {**os.environ, "NO_COLOR": "1"}
     proc = subprocess.Popen(args, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, env=env)
     _wait_for_records(out, 3, proc)
     proc.send_signal(signal.SIGTERM)
     assert proc.wait(timeout=30) == 128 + signal.SIGTERM
-    assert _work_dirs() == before, "a SIGTERM left a work folder behind"
+    assert not _work_of(out).exists(), "a SIGTERM left a work folder behind"
     first = {p.name: (p.stat().st_ino, p.stat().st_mtime_ns) for p in (out / "results").glob("*.json")}
     assert 3 <= len(first) < 13 and not (out / "gradebook.csv").exists()
     proc = subprocess.Popen(args, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, env=env)
     _wait_for_records(out, len(first) + 2, proc)
     proc.kill()
     proc.wait(timeout=30)
+    killed = _work_of(out)
+    assert killed.exists()   # a SIGKILL cleans nothing: the next run must
     second = {p.name: (p.stat().st_ino, p.stat().st_mtime_ns) for p in (out / "results").glob("*.json")}
     assert len(second) < 13
     p = batch("grade-batch", str(klass), "--output-dir", str(out), *OPTIONS)
@@ -215,7 +222,7 @@ def test_resume_after_sigterm_and_sigkill_ends_with_the_same_gradebook(reference
     assert all(second[name] == stamp for name, stamp in first.items())
     assert (out / "gradebook.csv").read_text() == (reference[0] / "gradebook.csv").read_text()
     assert (out / "gradebook.json").read_text() == (reference[0] / "gradebook.json").read_text()
-    assert not _work_dirs() - before, "the SIGKILLed run's work folder was not cleaned"
+    assert not killed.exists(), "the SIGKILLed run's work folder was not cleaned"
 
 
 def test_shards_merged_equal_the_unsharded_run(reference, klass, tmp_path):
