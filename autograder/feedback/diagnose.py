@@ -506,7 +506,8 @@ MISTAKES: dict[tuple[str, str], list[Mistake]] = {
 
 
 def _exact(model, function):
-    """The right value of a step from its canonical inputs, or None (classify, train)."""
+    """The right value of a step from its canonical inputs (model "any" for update and sigmoid,
+    which have one), or None (classify, train)."""
     return {"predict": lambda theta, x: oracles.predict(model, theta, x),
             "loss": lambda y_hat, y: oracles.loss(model, y_hat, y),
             "gradient": lambda x, y_hat, y: oracles.gradient(model, x, y_hat, y),
@@ -532,9 +533,12 @@ def rounded(model, function) -> list[Mistake]:
         "exactly (round only what you print)"), fits=fits)]
 
 
+for _model, _function in MISTAKES:   # every step with a float result may also be rounded
+    MISTAKES[_model, _function] = MISTAKES[_model, _function] + rounded(_model, _function)
+
+
 def catalogue(model, function) -> list[Mistake]:
-    return (MISTAKES.get((model, function), []) + MISTAKES.get(("any", function), [])
-            + rounded(model, function))
+    return MISTAKES.get((model, function), []) + MISTAKES.get(("any", function), [])
 
 
 # --------------------------------------------------------------------------- diagnosis
