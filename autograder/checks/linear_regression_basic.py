@@ -10,6 +10,7 @@ from .model import Adapter, random_canon, standard_checks, style_call
 
 class Basic(Adapter):
     spec = lecture.MODULE["linear_regression_basic"]
+    train_returns = "(w, b, losses)"
 
     def args(self, function, **c):
         if function == "predict":
@@ -41,7 +42,7 @@ class Basic(Adapter):
             return np.array([b, w])
         if function == "train":
             if not (isinstance(value, (tuple, list)) and len(value) == 3):
-                raise Failure(f"train must return (w, b, losses); got {describe_type(value)}", got=fmt(value))
+                raise Failure(f"train must return {self.train_returns}; got {describe_type(value)}", got=fmt(value))
             w, b, losses = value
             return np.array([real(b, "b"), real(w, "w")]), sequence(losses, "losses")
         raise KeyError(function)
@@ -49,7 +50,7 @@ class Basic(Adapter):
     def returns(self, function):
         return {"predict": "a float", "loss": "a float", "gradient": "the pair (dw, db) of floats",
                 "update": "the pair (w, b) of floats",
-                "train": "(w, b, losses) with one loss per sample and epoch"}[function]
+                "train": f"{self.train_returns} with one loss per sample and epoch"}[function]
 
     def show_theta(self, theta):
         return f"w = {fmt(theta[1])}, b = {fmt(theta[0])}"

@@ -31,14 +31,14 @@ class Vector(Adapter):
             return vector(value, len(c["theta"]), "the updated θ")
         if function == "train":
             if not (isinstance(value, (tuple, list)) and len(value) == 2):
-                raise Failure(f"train must return (theta, losses); got {describe_type(value)}", got=fmt(value))
+                raise Failure(f"train must return {self.train_returns}; got {describe_type(value)}", got=fmt(value))
             return vector(value[0], len(c["theta"]), "θ"), sequence(value[1], "losses")
         raise KeyError(function)
 
     def returns(self, function):
         return {"predict": "a float", "loss": "a float",
                 "gradient": "an array shaped like x", "update": "an array shaped like θ",
-                "train": "(theta, losses) with one loss per sample and epoch"}[function]
+                "train": f"{self.train_returns} with one loss per sample and epoch"}[function]
 
     def show_theta(self, theta):
         return fmt(theta)

@@ -20,6 +20,7 @@ class Adapter:
     """How one student module is called. Subclasses fill in the argument and result mappings."""
 
     spec: lecture.Module   # the module's spec: name, model, features, slides
+    train_returns = "(theta, losses)"   # what train returns, in the module's own terms
 
     module = property(lambda self: self.spec.name)
     model = property(lambda self: self.spec.model)        # linear or logistic
@@ -75,7 +76,7 @@ def shape_hint(adapter, function, value, canon):
         return (f"your {function} returned None: the `return` is missing (an in-place change "
                 "such as theta -= ... or list.append returns None; return the result itself)")
     if function == "train":
-        return train_shape_hint(adapter.returns("train").split(" with ")[0], value, canon)
+        return train_shape_hint(adapter.train_returns, value, canon)
     if function == "predict" and isinstance(value, np.ndarray) and value.shape == np.shape(canon["x"]):
         if np.allclose(np.sum(value), np.dot(canon["theta"], canon["x"])) or (
                 adapter.model == "logistic" and np.allclose(
