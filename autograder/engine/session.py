@@ -262,18 +262,25 @@ class Session:
         failed = self._ensure_import(module)
         return failed if failed is not None else Reply("ok", value=self.functions.get(module, {}))
 
-    def call(self, module, function, *args, trace=False, **kwargs) -> Reply:
-        """Call module.function(*args, **kwargs) in the worker."""
+    def _refused(self, module, function, *, pace=True) -> Reply | None:
+        """Why a request into module.function is not sent, or None: the function (or its module)
+        is dead, its share of the budget is spent or (`pace`) too small for a call as slow as its
+        last one, or its module does not import."""
         skipped = self._skipped(module, function)
         if skipped is not None:
             return skipped
         key = f"{module}.{function}"
         left = self.budget.left(key)
-        if left <= 0 or self.budget.pace.get(key, 0.0) > left:  # it would not finish: leave the
-            return self._out_of_budget(key)                     # time to the other functions
-        failed = self._ensure_import(module)
-        if failed is not None:
-            return failed
+        if left <= 0 or (pace and self.budget.pace.get(key, 0.0) > left):  # it would not finish:
+            return self._out_of_budget(key)                  # leave the time to the other functions
+        return self._ensure_import(module)
+
+    def call(self, module, function, *args, trace=False, **kwargs) -> Reply:
+        """Call module.function(*args, **kwargs) in the worker."""
+        refused = self._refused(module, function)
+        if refused is not None:
+            return refused
+        key = f"{module}.{function}"
         buffers = []
         request = {"op": "call", "module": module, "function": function, "trace": trace,
                    "args": [worker.encode(a, buffers) for a in args],
@@ -301,15 +308,10 @@ class Session:
         to be checked (feedback/formula.py), or why there is none. A call as any other: the same
         job thread, capture, timeout and budget; a timeout restarts the worker but does not mark
         the function as timed out, and what it printed is not kept."""
-        skipped = self._skipped(module, function)
-        if skipped is not None:
-            return skipped
+        refused = self._refused(module, function, pace=False)
+        if refused is not None:
+            return refused
         key = f"{module}.{function}"
-        if self.budget.left(key) <= 0:
-            return self._out_of_budget(key)
-        failed = self._ensure_import(module)
-        if failed is not None:
-            return failed
         request = {"op": "formula", "module": module, "function": function, "kwargs": {},
                    "args": [worker.encode(str(name), []) for name in names]}
         reply = self._exchange(request, (), key)
